@@ -1,0 +1,6 @@
+export * from './errors.js';
+export * from './clock.js';
+export * from './units.js';
+export * from './ids.js';
+export * from './yaml-source.js';
+export * from './validation.js';
