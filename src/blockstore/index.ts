@@ -1,1 +1,14 @@
 export * from './driver-port.js';
+export * from './io-accounting.js';
+export * from './copy-engine.js';
+export * from './verify.js';
+export * from './rate-limiter.js';
+export { BlockService, type BlockServiceOptions, type TypeDefinition } from './service.js';
+export type { MigrationRecord, MigrationPhase } from './migration-journal.js';
+export type { MigrationProgress, RunOptions } from './migration-run.js';
+export type { RecoveryAction } from './recovery.js';
+export type { RetypeResult, MigrationPolicy } from './retype.js';
+export type { PoolView } from './scheduler.js';
+export type { CreateVolumeRequest } from './volume-ops.js';
+export { faultsFromEnv, FAULT_STAGES, noFaults, type FaultInjector, type FaultStage } from './faults.js';
+export { volumeView, snapshotView, poolView, migrationView, typeView } from './views.js';

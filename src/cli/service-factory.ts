@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { builtinDrivers } from '../../drivers/index.js';
+import { BlockService, faultsFromEnv } from '../blockstore/index.js';
+import { loadConfig, resolveConfigPath, type LoadedConfig } from '../config/index.js';
+import { AppError, formatLocation } from '../shared/index.js';
+import type { CliIo } from './io.js';
+
+export interface GlobalOptions {
+  readonly config?: string;
+  readonly json?: boolean;
+}
+
+export async function loadCliConfig(opts: GlobalOptions): Promise<LoadedConfig> {
+  return loadConfig(resolveConfigPath(opts.config), { driverNames: Object.keys(builtinDrivers) });
+}
+
+/**
+ * Opens the embedded block service for one CLI command. Start-up recovery of interrupted work is
+ * reported on stderr (each action: what, which volume, rolled back or forward).
+ */
+export async function openService(io: CliIo, opts: GlobalOptions): Promise<{ service: BlockService; config: LoadedConfig }> {
+  const config = await loadCliConfig(opts);
+  for (const w of config.warnings) io.stderr(`warning: ${formatLocation(w.location)}: ${w.path ? `${w.path}: ` : ''}${w.message}`);
+  const service = await BlockService.open({
+    stateDbPath: config.stateDbPath,
+    runDir: join(config.dataDir, 'run'),
+    backends: config.backends,
+    volumeTypes: config.volumeTypes,
+    defaultVolumeType: config.defaultVolumeType,
+    drivers: builtinDrivers,
+    copy: config.copy,
+    faults: faultsFromEnv(process.env['BALLAST_FAULT'], (stage) => new AppError('DRIVER_ERROR', `injected fault at ${stage}`)),
+  });
+  for (const r of service.recovery) {
+    io.stderr(`recovered: volume ${r.volumeId}${r.migrationId ? ` migration ${r.migrationId}` : ''}: ${r.action}: ${r.message}`);
+  }
+  return { service, config };
+}
