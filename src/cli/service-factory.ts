@@ -23,7 +23,7 @@ export async function openService(io: CliIo, opts: GlobalOptions): Promise<{ ser
   for (const w of config.warnings) io.stderr(`warning: ${formatLocation(w.location)}: ${w.path ? `${w.path}: ` : ''}${w.message}`);
   const service = await BlockService.open({
     stateDbPath: config.stateDbPath,
-    runDir: join(config.dataDir, 'run'),
+    runDir: join(config.dataDir, '.run'), // back-end names cannot start with '.', so this never clashes with pool data
     backends: config.backends,
     volumeTypes: config.volumeTypes,
     defaultVolumeType: config.defaultVolumeType,

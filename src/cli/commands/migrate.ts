@@ -59,7 +59,7 @@ async function runWithProgress(io: CliIo, service: BlockService, m: MigrationRec
 async function startWorker(io: CliIo, cmd: Command, args: string[]): Promise<void> {
   const g = globals(cmd);
   const config = await loadCliConfig(g);
-  const logDir = join(config.dataDir, 'logs');
+  const logDir = join(config.dataDir, '.logs');
   mkdirSync(logDir, { recursive: true });
   const logFd = openSync(join(logDir, 'workers.log'), 'a');
   const child = spawn(process.execPath, [process.argv[1]!, '--config', resolve(resolveConfigPath(g.config)), '--json', '_worker', ...args], {
