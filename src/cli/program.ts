@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import type { CliIo } from './io.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerMigrateCommands } from './commands/migrate.js';
+import { registerPolicyCommands } from './commands/policy.js';
 import { registerPoolCommands } from './commands/pool.js';
 import { registerVolumeCommands } from './commands/volume.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(io: CliIo): Command {
   registerPoolCommands(program, io);
   registerVolumeCommands(program, io);
   registerMigrateCommands(program, io);
+  registerPolicyCommands(program, io);
   return program;
 }
 

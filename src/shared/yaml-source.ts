@@ -66,7 +66,9 @@ export function parseYamlSource(file: string, text: string): YamlSource {
       locate: () => ({ file, line: 1, col: 1 }),
     };
   }
-  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // logLevel 'error': the yaml library would otherwise print process warnings (e.g. for a mapping
+  // used as a key) to stderr; problems are reported as data, never printed.
+  const doc: Document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, logLevel: 'error' });
   const syntaxProblems: FileProblem[] = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'DUPLICATE_KEY')].map((e) => ({
     location: at(e.pos[0]),
     path: '',
@@ -87,14 +89,15 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   const locate = (path: readonly (string | number)[], which: 'key' | 'value' = 'value'): SourceLocation => {
     let node: unknown = doc.contents;
     let best: number = (node as Node | null)?.range?.[0] ?? 0;
-    for (const seg of path) {
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
       if (isMap(node)) {
         const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
         if (!pair) break;
         const keyNode = pair.key as Node;
         const valueNode = pair.value as Node | null;
         best = which === 'key' || !valueNode?.range ? (keyNode.range?.[0] ?? best) : valueNode.range[0];
-        if (which === 'key' && seg === path[path.length - 1]) return at(best);
+        if (which === 'key' && i === path.length - 1) return at(best);
         node = pair.value;
       } else if (isSeq(node) && typeof seg === 'number') {
         const item = node.items[seg] as Node | undefined;
