@@ -1,5 +1,5 @@
 import fsExt from 'fs-ext';
-import { closeSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -17,15 +17,29 @@ export class ProcessLock {
   static tryAcquire(dir: string, name: string): ProcessLock | null {
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `${name}.lock`);
-    const fd = openSync(path, 'a');
-    try {
-      fsExt.flockSync(fd, 'exnb');
-    } catch (e) {
+    // A holder unlinks the file when it releases; a lock taken on an unlinked file is no lock, so
+    // after flock succeeds the path must still name the locked inode (else retry on the new file).
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const fd = openSync(path, 'a');
+      try {
+        fsExt.flockSync(fd, 'exnb');
+      } catch (e) {
+        closeSync(fd);
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return null;
+        throw e;
+      }
+      let current: ReturnType<typeof statSync> | undefined;
+      try {
+        current = statSync(path);
+      } catch {
+        current = undefined;
+      }
+      const mine = fstatSync(fd);
+      if (current && current.ino === mine.ino && current.dev === mine.dev) return new ProcessLock(fd, path);
       closeSync(fd);
-      if ((e as NodeJS.ErrnoException).code === 'EAGAIN' || (e as NodeJS.ErrnoException).code === 'EWOULDBLOCK') return null;
-      throw e;
     }
-    return new ProcessLock(fd, path);
+    return null;
   }
 
   /** Releases the lock; with `remove`, deletes the lock file first (while still holding it). */

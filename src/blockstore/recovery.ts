@@ -27,7 +27,10 @@ export async function recoverInterrupted(ctx: ServiceContext): Promise<RecoveryA
     const lock = ProcessLock.tryAcquire(ctx.locksDir, `migration-${m.id}`);
     if (!lock) continue; // a live process is running it
     try {
-      actions.push(await recoverMigration(ctx, ctx.journal.get(m.id)));
+      // Re-read under the lock: it may have finished between the listing and the lock.
+      const fresh = ctx.journal.get(m.id);
+      if (fresh.finishedAtMs !== null) continue;
+      actions.push(await recoverMigration(ctx, fresh));
     } finally {
       lock.release(true);
     }
@@ -98,6 +101,9 @@ async function recoverVolumeOps(ctx: ServiceContext): Promise<RecoveryAction[]> 
     const lock = ProcessLock.tryAcquire(ctx.locksDir, `volume-${v.id}`);
     if (!lock) continue;
     try {
+      // Re-read under the lock: the operation may have ended between the listing and the lock.
+      const fresh = ctx.repo.findVolume(v.id);
+      if (!fresh || fresh.status !== v.status || fresh.migrationStatus !== v.migrationStatus) continue;
       const driver = ctx.driverOf(v.host);
       const loc = ctx.locatorOf(v);
       if (v.status === 'creating') {
@@ -124,6 +130,8 @@ async function recoverVolumeOps(ctx: ServiceContext): Promise<RecoveryAction[]> 
     const lock = ProcessLock.tryAcquire(ctx.locksDir, `volume-${s.volumeId}`);
     if (!lock) continue;
     try {
+      const still = ctx.repo.listSnapshots(s.volumeId).find((x) => x.id === s.id);
+      if (!still || still.status !== s.status) continue;
       const v = ctx.repo.getVolume(s.volumeId);
       await ctx.driverOf(v.host).deleteSnapshot(ctx.locatorOf(v), s.id);
       inTx(ctx.db, () => ctx.repo.markSnapshotDeleted(s.id));

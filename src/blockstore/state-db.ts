@@ -106,21 +106,20 @@ export function openStateDb(file: string): Db {
   let db: Db;
   try {
     db = new Database(file);
+    db.pragma('busy_timeout = 10000');
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.pragma('foreign_keys = ON');
-    db.pragma('busy_timeout = 10000');
   } catch (e) {
     throw new AppError('STATE_LOCKED', `cannot open state database ${file}: ${(e as Error).message}`, { cause: e });
   }
-  const version = db.pragma('user_version', { simple: true }) as number;
-  for (let v = version; v < MIGRATIONS.length; v++) {
-    const sql = MIGRATIONS[v]!;
-    db.transaction(() => {
-      db.exec(sql);
-      db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
-  }
+  // Schema upgrades run in one IMMEDIATE transaction that re-reads the version inside it, so two
+  // processes starting together on a fresh deployment create the schema exactly once.
+  db.transaction(() => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    if (version < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
   return db;
 }
 
