@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import type { CliIo } from './io.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
@@ -23,6 +24,7 @@ export function buildProgram(io: CliIo): Command {
   registerVolumeCommands(program, io);
   registerMigrateCommands(program, io);
   registerPolicyCommands(program, io);
+  registerDemoCommand(program, io);
   return program;
 }
 

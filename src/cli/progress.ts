@@ -35,7 +35,7 @@ export class ProgressReporter {
       const filled = Math.round((pct / 100) * width);
       process.stderr.write(`\r[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${text}\x1b[K`);
       this.drawn = true;
-    } else if (now - this.lastLineMs >= this.lineIntervalMs || done >= total) {
+    } else if ((done > 0 && now - this.lastLineMs >= this.lineIntervalMs) || (done >= total && total > 0)) {
       this.lastLineMs = now;
       this.io.stderr(text);
     }
