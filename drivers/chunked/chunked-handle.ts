@@ -98,30 +98,41 @@ export class ChunkedHandle implements VolumeHandle {
       this.ctx.nameId,
       'flush',
       async () => {
+        // Take the dirty set now: a write completing during this flush marks its object again and
+        // is made durable by the next flush (a write marks its object only once it is done).
         const indexes = [...this.dirty];
-        for (const index of indexes) {
-          const file = this.objectPath(index);
-          try {
-            const h = await fsp.open(file, 'r+');
-            try {
-              await h.datasync();
-            } finally {
-              await h.close();
-            }
-          } catch (e) {
-            if (errnoOf(e) !== 'ENOENT') throw this.ioError(`flush of object ${objectName(index)}`, e);
-            // removed (all-zero): the directory fsync below makes the removal durable
-          }
-        }
+        this.dirty.clear();
         try {
-          await fsyncDir(this.dir);
+          await this.syncObjects(indexes);
         } catch (e) {
-          throw this.ioError('flush of the volume directory', e);
+          for (const index of indexes) this.dirty.add(index);
+          throw e;
         }
-        for (const index of indexes) this.dirty.delete(index);
       },
       () => 0,
     );
+  }
+
+  private async syncObjects(indexes: readonly number[]): Promise<void> {
+    for (const index of indexes) {
+      const file = this.objectPath(index);
+      try {
+        const h = await fsp.open(file, 'r+');
+        try {
+          await h.datasync();
+        } finally {
+          await h.close();
+        }
+      } catch (e) {
+        if (errnoOf(e) !== 'ENOENT') throw this.ioError(`flush of object ${objectName(index)}`, e);
+        // removed (all-zero): the directory fsync below makes the removal durable
+      }
+    }
+    try {
+      await fsyncDir(this.dir);
+    } catch (e) {
+      throw this.ioError('flush of the volume directory', e);
+        }
   }
 
   /** Whole objects that exist, in offset order, merged where adjacent. */
@@ -190,13 +201,13 @@ export class ChunkedHandle implements VolumeHandle {
   private async writePiece(buf: Buffer, p: Piece): Promise<void> {
     const file = this.objectPath(p.index);
     const objectLength = Math.min(this.chunkSizeBytes, this.sizeBytes - p.index * this.chunkSizeBytes);
-    this.dirty.add(p.index);
     if (p.objectOffset === 0 && p.length === objectLength && isAllZero(buf, p.bufOffset, p.length)) {
       try {
         await fsp.rm(file, { force: true });
       } catch (e) {
         throw this.ioError(`removal of all-zero object ${objectName(p.index)}`, e);
       }
+      this.dirty.add(p.index);
       return;
     }
     let fh: fsp.FileHandle;
@@ -207,6 +218,7 @@ export class ChunkedHandle implements VolumeHandle {
     }
     try {
       await writeFully(fh, buf, p.bufOffset, p.length, p.objectOffset);
+      this.dirty.add(p.index);
     } catch (e) {
       throw this.ioError(`write of object ${objectName(p.index)}`, e);
     } finally {

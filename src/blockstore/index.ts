@@ -12,3 +12,4 @@ export type { PoolView } from './scheduler.js';
 export type { CreateVolumeRequest } from './volume-ops.js';
 export { faultsFromEnv, FAULT_STAGES, noFaults, type FaultInjector, type FaultStage } from './faults.js';
 export { volumeView, snapshotView, poolView, migrationView, typeView } from './views.js';
+export { startNbdServer, nbdUnixUri, NBD_MAX_IN_FLIGHT, NBD_MAX_IN_FLIGHT_BYTES, type NbdServerHandle, type NbdServerOptions } from './nbd-server.js';
