@@ -12,6 +12,7 @@ import fsp from 'node:fs/promises';
 import { constants as fsc } from 'node:fs';
 import path from 'node:path';
 import {
+  type ConnectionInfo,
   IoAccounting,
   type BackendSpec,
   type DriverMigrateResult,
@@ -189,6 +190,13 @@ export class ChunkedDriver implements VolumeDriver {
       label: this.label(vol),
       accounting: this.io,
     });
+  }
+
+  /** Chunked volumes have no file a hypervisor can open: Ballast exports their handle over NBD. */
+  async connectionInfo(vol: VolumeLocator): Promise<ConnectionInfo> {
+    const pool = this.poolOf(vol.pool);
+    if (!(await pathExists(volumeDir(pool.dataPath, vol.nameId)))) throw this.error('VOLUME_NOT_FOUND', `${this.label(vol)} does not exist`);
+    return { driverVolumeType: 'handle' };
   }
 
   async listVolumes(poolName: string): Promise<string[]> {

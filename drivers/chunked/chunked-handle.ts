@@ -210,10 +210,14 @@ export class ChunkedHandle implements VolumeHandle {
       this.dirty.add(p.index);
       return;
     }
+    // Zeros written into an object that does not exist change nothing (it reads as zeros): keep
+    // it missing, so a copy that writes zeros (QEMU's mirror does) keeps the volume sparse.
+    const zeros = isAllZero(buf, p.bufOffset, p.length);
     let fh: fsp.FileHandle;
     try {
-      fh = await fsp.open(file, fsc.O_WRONLY | fsc.O_CREAT, 0o644);
+      fh = await fsp.open(file, zeros ? fsc.O_WRONLY : fsc.O_WRONLY | fsc.O_CREAT, 0o644);
     } catch (e) {
+      if (zeros && errnoOf(e) === 'ENOENT') return;
       throw this.ioError(`write of object ${objectName(p.index)}`, e);
     }
     try {

@@ -7,6 +7,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import {
+  type ConnectionInfo,
   IoAccounting,
   type BackendSpec,
   type DriverMigrateResult,
@@ -178,6 +179,14 @@ export class RawDriver implements VolumeDriver {
       label: this.label(vol),
       accounting: this.io,
     });
+  }
+
+  /** Raw volumes are files: the hypervisor opens them directly (cache.direct, aio native). */
+  async connectionInfo(vol: VolumeLocator): Promise<ConnectionInfo> {
+    const pool = this.poolOf(vol.pool);
+    const file = volumeFile(pool.dataPath, vol.nameId);
+    if (!(await pathExists(file))) throw this.error('VOLUME_NOT_FOUND', `${this.label(vol)} does not exist`);
+    return { driverVolumeType: 'file', path: file };
   }
 
   async listVolumes(poolName: string): Promise<string[]> {

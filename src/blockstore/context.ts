@@ -1,6 +1,7 @@
 import { nameIdOf, parseHost, type Volume, type VolumeType } from '../model/index.js';
 import { AppError, type Clock, type IdGenerator } from '../shared/index.js';
 import type { BackendSpec, PoolSpec, VolumeDriver, VolumeLocator } from './driver-port.js';
+import type { HypervisorSettings } from './attachments.js';
 import type { FaultInjector } from './faults.js';
 import { ProcessLock } from './locks.js';
 import { MigrationJournal } from './migration-journal.js';
@@ -32,6 +33,8 @@ export class ServiceContext {
     readonly locksDir: string,
     readonly copy: CopySettings,
     readonly projectId: string,
+    /** The hypervisor side (QEMU) for attachments and live moves; null: attachments are records only. */
+    readonly hypervisor: HypervisorSettings | null = null,
   ) {
     this.repo = new Repo(db);
     this.journal = new MigrationJournal(db);

@@ -1,7 +1,8 @@
 /**
  * The generic volume copy (Cinder's `_copy_volume_data` / `volume_utils.copy_volume`, §3.3), done
- * through the driver port instead of dd: sparse-aware, streaming with bounded memory, throttled,
- * cancellable and reporting progress (pain points 2, 3, 9 and 16 of §7).
+ * through the driver port: sparse-aware, streaming with bounded memory, throttled, cancellable and
+ * reporting progress (pain points 2, 3, 9 and 16 of §7). One engine for every pair of drivers;
+ * when both volumes have a block path it does the I/O there with O_DIRECT, as Cinder's dd does.
  */
 import { constants as fsConstants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -16,9 +17,10 @@ export const DEFAULT_COPY_BUFFER_BYTES = 4 * MiB;
 /** Default number of chunk buffers in flight (a read of chunk N+1 overlaps the write of chunk N). */
 export const DEFAULT_COPY_BUFFERS = 3;
 /**
- * Default largest single write. Measured on Linux 6.18/ext4 (large page-cache folios): writes of
- * 4 MiB cost 3-6× the system time of writes of 1-2 MiB (`dd ibs=1M obs=4M` vs `obs=1M`), so a
- * chunk is written in pieces of at most this size (as Cinder's dd default `bs=1M` does).
+ * Default largest single buffered write. Measured on Linux 6.18/ext4 (large page-cache folios):
+ * buffered writes of 4 MiB cost 3-6× the system time of writes of 1-2 MiB (`dd ibs=1M obs=4M`
+ * vs `obs=1M`), so a chunk is written in pieces of at most this size (Cinder's dd default is
+ * `bs=1M` too). O_DIRECT writes are not cut.
  */
 export const DEFAULT_MAX_WRITE_BYTES = 1 * MiB;
 /** Default granularity of zero detection for sparse copies. */
@@ -54,12 +56,17 @@ export interface DataPassOptions {
   readonly clock?: Clock;
   /**
    * When both handles have a `blockPath` (default true), do the I/O on those paths directly, as
-   * Cinder's dd does, writing the destination with O_DIRECT where the file system allows it (dd's
-   * `oflag=direct`): no second copy through the page cache, measured faster than the handles (see
-   * `bench/results/copy.md`). Same semantics either way. The drivers' I/O accounting does not see
-   * block-path traffic; false forces the handles.
+   * Cinder's dd does, instead of through the handles. Same semantics. The drivers' I/O accounting
+   * does not see block-path traffic; false forces the handles.
    */
   readonly useBlockPath?: boolean;
+  /**
+   * On the block path, read and write with O_DIRECT where the file system allows it (default
+   * true), as Cinder's dd does (`iflag=direct`, `oflag=direct`, §3.3): the data goes between the
+   * disk and the buffers with no page-cache copy, which was measured the fastest and least
+   * CPU-hungry with a cold source (see `bench/results/copy.md`); verify then reads what is on disk.
+   */
+  readonly directIo?: boolean;
 }
 
 export interface CopyOptions extends DataPassOptions {
@@ -70,8 +77,6 @@ export interface CopyOptions extends DataPassOptions {
   readonly sparse?: boolean;
   /** Granularity of zero detection when `sparse` (default 64 KiB, aligned to volume offsets). */
   readonly sparseBlockBytes?: number;
-  /** On the block path, write the destination with O_DIRECT where allowed (default true). */
-  readonly directIo?: boolean;
   /** Largest single buffered write to the destination, bytes (default 1 MiB); a chunk is written in pieces. */
   readonly maxWriteBytes?: number;
   /** Called at most every `progressIntervalMs`, and always once at the end with `bytesCopied = bytesTotal`. */
@@ -121,6 +126,7 @@ export async function copyVolumeData(src: VolumeHandle, dst: VolumeHandle, opts:
     );
   }
   const usesBlock = opts.useBlockPath !== false && src.blockPath !== null && dst.blockPath !== null;
+  const directIo = opts.directIo !== false;
   const bufferBytes = positiveInt(opts.bufferBytes ?? DEFAULT_COPY_BUFFER_BYTES, 'bufferBytes');
   const depth = bufferCount(opts.buffers);
   const sparse = opts.sparse === true;
@@ -150,17 +156,13 @@ export async function copyVolumeData(src: VolumeHandle, dst: VolumeHandle, opts:
     const ranges = normalizeRanges(await src.allocatedRanges(), src.sizeBytes);
     bytesTotal = ranges.reduce((s, r) => s + r.length, 0);
     report(false);
-    io = usesBlock ? await openBlockPair(src, dst, { writable: true, maxWriteBytes: maxWrite, direct: opts.directIo !== false }) : handlePair(src, dst);
+    io = usesBlock ? await openBlockPair(src, dst, { writable: true, maxWriteBytes: maxWrite, direct: directIo }) : handlePair(src, dst);
     const write = usesBlock ? io.writeB : splitWrites(io.writeB, maxWrite);
     const pair = io;
     const zero = sparse ? Buffer.alloc(Math.min(sparseBlockBytes, bufferBytes)) : null;
-    // Block I/O may write with O_DIRECT: page-aligned buffers, and each chunk placed at its file
-    // offset modulo the page so that aligned file offsets are aligned in memory too.
-    const slots = usesBlock ? alignedBuffers(depth, bufferBytes + DIRECT_ALIGN) : Array.from({ length: depth }, () => Buffer.allocUnsafe(bufferBytes));
-    const view = (chunk: ByteRange, slot: Buffer): Buffer => {
-      const shift = usesBlock ? chunk.offset % DIRECT_ALIGN : 0;
-      return slot.subarray(shift, shift + chunk.length);
-    };
+    const direct = usesBlock && directIo;
+    const slots = chunkBuffers(depth, bufferBytes, direct);
+    const view = (chunk: ByteRange, slot: Buffer): Buffer => chunkView(chunk, slot, direct);
     await runOrderedPipeline({
       items: chunkRanges(ranges, bufferBytes),
       slots,
@@ -210,7 +212,7 @@ export async function copyVolumeData(src: VolumeHandle, dst: VolumeHandle, opts:
 }
 
 // ---------------------------------------------------------------------------------------------
-// Internals shared with verify.ts (not re-exported from the package index).
+// Internals shared with verify.ts and the tests (marked @internal: not part of the API).
 
 /** @internal Validates `buffers`. */
 export function bufferCount(n: number | undefined): number {
@@ -354,6 +356,8 @@ export interface PairIo {
   readonly writeB: WriteFn;
   /** Whether B's writes are going (still) with O_DIRECT. */
   directWrites(): boolean;
+  /** Whether reads of both A and B are going (still) with O_DIRECT. */
+  directReads(): boolean;
   close(): Promise<void>;
 }
 
@@ -364,6 +368,7 @@ export function handlePair(a: VolumeHandle, b: VolumeHandle): PairIo {
     readB: (buf, offset, length) => b.read(buf, offset, length),
     writeB: (buf, offset, length) => b.write(buf, offset, length),
     directWrites: () => false,
+    directReads: () => false,
     close: async () => {},
   };
 }
@@ -394,11 +399,29 @@ export function splitWrites(write: WriteFn, max: number): WriteFn {
 }
 
 /**
+ * @internal Chunk buffers: page-aligned when `direct` (for O_DIRECT, with room for the shift that
+ * {@link chunkView} applies), plain otherwise.
+ */
+export function chunkBuffers(count: number, size: number, direct: boolean): Buffer[] {
+  return direct ? alignedBuffers(count, size + DIRECT_ALIGN) : Array.from({ length: count }, () => Buffer.allocUnsafe(size));
+}
+
+/**
+ * @internal Where a chunk lives in its buffer: with `direct`, at its file offset modulo the page,
+ * so that page-aligned file offsets are page-aligned in memory too (what O_DIRECT needs).
+ */
+export function chunkView(chunk: ByteRange, slot: Buffer, direct: boolean): Buffer {
+  const shift = direct ? chunk.offset % DIRECT_ALIGN : 0;
+  return slot.subarray(shift, shift + chunk.length);
+}
+
+/**
  * @internal I/O straight on the block paths of two volumes (what Cinder's dd does). `B` is opened
- * read-write only when `writable`; then its page-aligned parts are written with O_DIRECT (as dd's
- * `oflag=direct`, when the file system accepts it; any EINVAL falls back to buffered writes) and
- * the rest buffered in pieces of at most `maxWriteBytes`. With O_DIRECT, `buf[i]` must be at a
- * memory address congruent to its file offset modulo 4096 (see {@link alignedBuffers}).
+ * read-write only when `writable`. With `direct`, the page-aligned part of every read and write
+ * goes with O_DIRECT (dd's `iflag=direct`/`oflag=direct`), when the file system accepts it (an
+ * EINVAL at open or at the first I/O falls back to buffered I/O); the unaligned edges go
+ * buffered. Buffered writes are cut in pieces of at most `maxWriteBytes`. With `direct`, `buf[i]`
+ * must be at a memory address congruent to its file offset modulo 4096 (see {@link chunkView}).
  */
 export async function openBlockPair(
   a: VolumeHandle,
@@ -406,29 +429,33 @@ export async function openBlockPair(
   opts: { readonly writable: boolean; readonly maxWriteBytes?: number; readonly direct?: boolean },
 ): Promise<PairIo> {
   if (a.blockPath === null || b.blockPath === null) throw new AppError('INTERNAL', 'block I/O needs two block paths');
+  const aPath = a.blockPath;
   const bPath = b.blockPath;
   const handles: FileHandle[] = [];
+  const openDirect = async (path: string, flags: number): Promise<FileHandle | null> => {
+    if (opts.direct !== true || fsConstants.O_DIRECT === undefined) return null;
+    const fh = await open(path, flags | fsConstants.O_DIRECT).catch(() => null);
+    if (fh) handles.push(fh);
+    return fh;
+  };
   try {
-    const fa = await openPath(a.blockPath, 'r');
+    const fa = await openPath(aPath, 'r');
     handles.push(fa);
     const fb = await openPath(bPath, opts.writable ? 'r+' : 'r');
     handles.push(fb);
-    let fd: FileHandle | null = null;
-    if (opts.writable && opts.direct !== false && fsConstants.O_DIRECT !== undefined) {
-      fd = await open(bPath, fsConstants.O_WRONLY | fsConstants.O_DIRECT).catch(() => null);
-      if (fd) handles.push(fd);
-    }
-    const read = (fh: FileHandle, size: number): ReadFn => async (buf, offset, length) => {
-      const want = Math.max(0, Math.min(length, size - offset));
+    const direct = {
+      a: await openDirect(aPath, fsConstants.O_RDONLY),
+      b: await openDirect(bPath, opts.writable ? fsConstants.O_RDWR : fsConstants.O_RDONLY),
+      failed: false,
+    };
+    const readAll = async (fh: FileHandle, buf: Buffer, offset: number, length: number): Promise<number> => {
       let done = 0;
-      while (done < want) {
-        const { bytesRead } = await fh.read(buf, done, want - done, offset + done);
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
         if (bytesRead === 0) break;
         done += bytesRead;
       }
-      // Past the end of a sparse file that is shorter than the volume: zeros, as the port says.
-      if (done < want) buf.fill(0, done, want);
-      return want;
+      return done;
     };
     const writeAll = async (fh: FileHandle, buf: Buffer, offset: number, length: number): Promise<void> => {
       let done = 0;
@@ -437,30 +464,60 @@ export async function openBlockPair(
         done += bytesWritten;
       }
     };
+    /**
+     * Runs `edge` on the unaligned head and tail of [offset, offset+length) and `middle` on the
+     * page-aligned rest with O_DIRECT (or everything with `edge` when there is no direct handle).
+     */
+    const split = async (
+      dfh: FileHandle | null,
+      offset: number,
+      length: number,
+      edge: (from: number, to: number) => Promise<void>,
+      middle: (fh: FileHandle, from: number, to: number) => Promise<void>,
+    ): Promise<void> => {
+      const start = Math.ceil(offset / DIRECT_ALIGN) * DIRECT_ALIGN;
+      const end = Math.floor((offset + length) / DIRECT_ALIGN) * DIRECT_ALIGN;
+      if (dfh === null || direct.failed || end <= start) return edge(offset, offset + length);
+      if (start > offset) await edge(offset, start);
+      try {
+        await middle(dfh, start, end);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        // The file system or the memory does not allow O_DIRECT after all: buffered from now on.
+        direct.failed = true;
+        await edge(start, end);
+      }
+      if (offset + length > end) await edge(end, offset + length);
+    };
+    const read = (fh: FileHandle, dfh: FileHandle | null, size: number): ReadFn => async (buf, offset, length) => {
+      const want = Math.max(0, Math.min(length, size - offset));
+      const part = async (f: FileHandle, from: number, to: number): Promise<void> => {
+        const n = await readAll(f, buf.subarray(from - offset), from, to - from);
+        // Past the end of a sparse file that is shorter than the volume: zeros, as the port says.
+        if (n < to - from) buf.fill(0, from - offset + n, to - offset);
+      };
+      await split(dfh, offset, want, (from, to) => part(fh, from, to), part);
+      return want;
+    };
     const buffered = splitWrites((buf, offset, length) => writeAll(fb, buf, offset, length), opts.maxWriteBytes ?? Number.MAX_SAFE_INTEGER);
     const writeB: WriteFn = async (buf, offset, length) => {
       if (offset + length > b.sizeBytes) {
         throw new AppError('IO_ERROR', `write past the end of the volume (${offset + length} > ${b.sizeBytes})`);
       }
-      const start = Math.ceil(offset / DIRECT_ALIGN) * DIRECT_ALIGN;
-      const end = Math.floor((offset + length) / DIRECT_ALIGN) * DIRECT_ALIGN;
-      if (fd === null || end <= start) return buffered(buf, offset, length);
-      if (start > offset) await buffered(buf, offset, start - offset);
-      try {
-        await writeAll(fd, buf.subarray(start - offset), start, end - start);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
-        // The file system or the buffer does not allow O_DIRECT after all: buffered from now on.
-        fd = null;
-        await buffered(buf.subarray(start - offset), start, end - start);
-      }
-      if (offset + length > end) await buffered(buf.subarray(end - offset), end, offset + length - end);
+      await split(
+        direct.b,
+        offset,
+        length,
+        (from, to) => buffered(buf.subarray(from - offset), from, to - from),
+        (f, from, to) => writeAll(f, buf.subarray(from - offset), from, to - from),
+      );
     };
     return {
-      readA: read(fa, a.sizeBytes),
-      readB: read(fb, b.sizeBytes),
+      readA: read(fa, direct.a, a.sizeBytes),
+      readB: read(fb, direct.b, b.sizeBytes),
       writeB,
-      directWrites: () => fd !== null,
+      directWrites: () => opts.writable && direct.b !== null && !direct.failed,
+      directReads: () => direct.a !== null && direct.b !== null && !direct.failed,
       close: async () => {
         await Promise.allSettled(handles.map((h) => h.close()));
       },

@@ -1,6 +1,7 @@
 import { open, stat } from 'node:fs/promises';
 import { isMigrating } from '../model/index.js';
 import { AppError, GiB, MiB } from '../shared/index.js';
+import { readHypervisorState } from './attachments.js';
 import type { ServiceContext } from './context.js';
 import { withVolumeLock } from './volume-ops.js';
 
@@ -37,6 +38,10 @@ export async function writeVolumeFromFile(
     }
     if (isMigrating(vol.migrationStatus)) {
       throw new AppError('INVALID_VOLUME', `Invalid volume: Volume ${volumeId} is migrating (${vol.migrationStatus}); writes wait until it ends.`);
+    }
+    const served = ctx.repo.listAttachments(volumeId).map((a) => readHypervisorState(ctx, a.id)).find((h) => h !== null);
+    if (served) {
+      throw new AppError('INVALID_VOLUME', `Invalid volume: Volume ${volumeId} is attached and served at ${served.address}; write through that address (qemu-io, nbdcopy, a VM), not behind its consumer's back`);
     }
     const capacity = vol.sizeGiB * GiB;
     if (offset + size > capacity) {

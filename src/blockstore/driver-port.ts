@@ -133,6 +133,12 @@ export interface DriverMigrateResult {
   readonly providerLocation?: string | null;
 }
 
+/**
+ * How a consumer reaches a volume (Cinder's `initialize_connection`): a file the hypervisor opens
+ * itself, or a handle that Ballast exports over NBD (its own target helper).
+ */
+export type ConnectionInfo = { readonly driverVolumeType: 'file'; readonly path: string } | { readonly driverVolumeType: 'handle' };
+
 export interface TypeDiff {
   /** Every key of either type's extra specs with [old, new] values (unchanged keys included, as Cinder). */
   readonly extraSpecs: Readonly<Record<string, readonly [string | null, string | null]>>;
@@ -163,6 +169,8 @@ export interface VolumeDriver {
   /** Deleting a missing snapshot is not an error. */
   deleteSnapshot(vol: VolumeLocator, snapshotId: string): Promise<void>;
   openVolume(vol: VolumeLocator): Promise<VolumeHandle>;
+  /** How the hypervisor side opens the volume when it is attached. */
+  connectionInfo(vol: VolumeLocator): Promise<ConnectionInfo>;
   /** Every volume object present in a pool, by name id (for recovery and orphan checks). */
   listVolumes(pool: string): Promise<string[]>;
   getPoolStats(): Promise<PoolStats[]>;

@@ -13,3 +13,5 @@ export type { CreateVolumeRequest } from './volume-ops.js';
 export { faultsFromEnv, FAULT_STAGES, noFaults, type FaultInjector, type FaultStage } from './faults.js';
 export { volumeView, snapshotView, poolView, migrationView, typeView } from './views.js';
 export { startNbdServer, nbdUnixUri, NBD_MAX_IN_FLIGHT, NBD_MAX_IN_FLIGHT_BYTES, type NbdServerHandle, type NbdServerOptions } from './nbd-server.js';
+export { serveExport, stopExporter, exporterAlive, type ExportLauncher, type ExportProcess, type ExportSpec } from './exporter.js';
+export type { HypervisorSettings, AttachmentHypervisorState } from './attachments.js';

@@ -1,5 +1,6 @@
 import { AVAILABLE_MIGRATION_STATUS, nameIdOf, parseHost, type Volume, type VolumeType } from '../model/index.js';
 import { AppError } from '../shared/index.js';
+import { readHypervisorState } from './attachments.js';
 import type { ServiceContext } from './context.js';
 import type { MigrationRecord } from './migration-journal.js';
 import { explainRejections, schedule, type PoolView } from './scheduler.js';
@@ -77,13 +78,25 @@ export async function acceptMigration(ctx: ServiceContext, volumeId: string, hos
     const v = ctx.repo.getVolume(volumeId);
     const blockers = migrationBlockers(ctx, v, host);
     if (blockers.length > 0) throw invalidForMigration(v.id, blockers);
-    if (v.status === 'in-use') {
-      throw new AppError('IN_USE_NOT_SUPPORTED', `Volume ${v.id} is in-use: live migration of attached volumes is not available in this version; detach it first`);
-    }
+    if (v.status === 'in-use') checkLiveMovable(ctx, v);
     const type = ctx.getType(v.volumeTypeId);
     const dest = pickDestination(ctx, ctx.poolViews(stats), v, host, type, null);
     return startMigrationTx(ctx, v, dest, { kind: 'migrate', newTypeId: null, ...opts });
   });
+}
+
+/**
+ * An attached volume moves live only through its storage daemon, and only with one attachment
+ * (Nova refuses to swap a multiattached volume: the other writers would be corrupted).
+ */
+export function checkLiveMovable(ctx: ServiceContext, v: Volume): void {
+  const atts = ctx.repo.listAttachments(v.id);
+  if (atts.length > 1) {
+    throw new AppError('INVALID_VOLUME', `Volume ${v.id} is attached ${atts.length} times: moving a multiattached volume live is not supported (Nova's MultiattachSwapVolumeNotSupported)`);
+  }
+  if (!ctx.hypervisor || (atts[0] && !readHypervisorState(ctx, atts[0].id))) {
+    throw new AppError('IN_USE_NOT_SUPPORTED', `Volume ${v.id} is in-use without a hypervisor side (QEMU) to move it live; detach it first`);
+  }
 }
 
 /** The state change that starts a migration (call inside a transaction). */
@@ -120,6 +133,7 @@ export function startMigrationTx(
       updatedAtMs: now,
     });
     ctx.journal.reserve(id, dest.host, v.sizeGiB);
+    ctx.db.prepare('UPDATE migrations SET runner_pid = ? WHERE id = ?').run(process.pid, id);
     ctx.repo.addEvent({
       atMs: now,
       volumeId: v.id,

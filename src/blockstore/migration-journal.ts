@@ -11,6 +11,8 @@ export type MigrationPhase =
   | 'creating-dest' // temporary target row exists; destination object being created
   | 'copying'
   | 'verifying'
+  | 'mirroring' // live copy of an attached volume running in its storage daemon
+  | 'pivoted' // the consumer is served from the destination: only forward from here
   | 'completing' // data verified; about to rename + swap
   | 'swapped' // rows swapped; the old object remains to be deleted
   | 'done'
@@ -29,7 +31,7 @@ export interface MigrationRecord {
   readonly newTypeId: string | null;
   readonly forceHostCopy: boolean;
   readonly lockVolume: boolean;
-  readonly path: 'driver' | 'generic' | null;
+  readonly path: 'driver' | 'generic' | 'live' | null;
   readonly phase: MigrationPhase;
   readonly renameFrom: string | null;
   readonly renameTo: string | null;

@@ -8,6 +8,7 @@ import type { MigrationPhase, MigrationRecord } from './migration-journal.js';
 import { ProcessLock } from './locks.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { inTx } from './state-db.js';
+import { executeLive, finishLive } from './migration-live.js';
 import { verifyVolumeData } from './verify.js';
 
 /** What a running migration reports (phase and bytes), for progress bars and the API. */
@@ -54,6 +55,7 @@ export async function runMigration(ctx: ServiceContext, migrationId: string, opt
   try {
     const m0 = ctx.journal.get(migrationId);
     if (m0.finishedAtMs !== null) return m0;
+    ctx.db.prepare('UPDATE migrations SET runner_pid = ? WHERE id = ?').run(process.pid, migrationId);
     if (m0.phase !== 'accepted') {
       throw new AppError('INVALID_VOLUME', `migration ${migrationId} was interrupted at ${m0.phase}; it is recovered when the service next starts`);
     }
@@ -62,9 +64,18 @@ export async function runMigration(ctx: ServiceContext, migrationId: string, opt
       await execute(ctx, m0, opts, (s) => (stage = s));
     } catch (e) {
       const err = toAppError(e, 'MIGRATION_FAILED');
-      const current = ctx.journal.get(migrationId);
-      if (current.phase === 'swapped' || current.phase === 'done') {
-        // Past the swap the move has happened; only the old data's deletion failed. A restart retries it.
+      let current = ctx.journal.get(migrationId);
+      if (current.phase === 'pivoted' || current.phase === 'completing' && current.path === 'live') {
+        // A live move past its pivot: the consumer is on the destination, so only forward.
+        try {
+          await finishLive(ctx, migrationId);
+        } catch {
+          // left for the next start's recovery, which finishes it
+        }
+        current = ctx.journal.get(migrationId);
+      }
+      if (current.phase === 'pivoted' || current.phase === 'swapped' || current.phase === 'done') {
+        // Past the swap (or the pivot) the move has happened; what failed is retried by recovery.
         return current;
       }
       await rollBackMigration(ctx, migrationId, err, 'error');
@@ -138,35 +149,49 @@ async function execute(ctx: ServiceContext, m: MigrationRecord, opts: RunOptions
     // The driver declined: generic copy, as Cinder does.
   }
 
+  const createDestination = async (): Promise<Volume> => {
+    const targetId = ctx.ids();
+    const t = inTx(ctx.db, () => {
+      const now = ctx.now();
+      const row: Volume = {
+        ...vol,
+        id: targetId,
+        status: 'creating',
+        previousStatus: null,
+        migrationStatus: `target:${vol.id}`,
+        nameIdOverride: null,
+        host: m.destHost,
+        availabilityZone: dest.pool.availabilityZone,
+        volumeTypeId: m.newTypeId ?? vol.volumeTypeId,
+        providerLocation: null,
+        attachStatus: 'detached',
+        useQuota: false,
+        createdAtMs: now,
+        updatedAtMs: now,
+      };
+      ctx.repo.insertVolume(row);
+      ctx.journal.update(m.id, { phase: 'creating-dest', targetVolumeId: targetId }, now);
+      return row;
+    });
+    progress('creating-dest');
+    ctx.faults.at('create-dest', { migrationId: m.id });
+    const { providerLocation } = await ctx.driverOf(m.destHost).createVolume(ctx.locatorOf(t));
+    return inTx(ctx.db, () => ctx.repo.updateVolume(targetId, { status: 'available', providerLocation }, ctx.now()));
+  };
+
+  if (attachments.length > 0) {
+    const att = attachments[0]!;
+    await executeLive(ctx, m, att, { ...(opts.signal ? { signal: opts.signal } : {}), progress, setStage, createDestination });
+    progress('done');
+    return;
+  }
+
   setStage('create-dest');
-  const targetId = ctx.ids();
-  const target = inTx(ctx.db, () => {
-    const now = ctx.now();
-    const t: Volume = {
-      ...vol,
-      id: targetId,
-      status: 'creating',
-      previousStatus: null,
-      migrationStatus: `target:${vol.id}`,
-      nameIdOverride: null,
-      host: m.destHost,
-      availabilityZone: dest.pool.availabilityZone,
-      volumeTypeId: m.newTypeId ?? vol.volumeTypeId,
-      providerLocation: null,
-      attachStatus: 'detached',
-      useQuota: false,
-      createdAtMs: now,
-      updatedAtMs: now,
-    };
-    ctx.repo.insertVolume(t);
-    ctx.journal.update(m.id, { phase: 'creating-dest', path: 'generic', targetVolumeId: targetId }, now);
-    return t;
-  });
-  progress('creating-dest');
-  ctx.faults.at('create-dest', { migrationId: m.id });
+  const target = await createDestination();
+  inTx(ctx.db, () => ctx.journal.update(m.id, { path: 'generic' }, ctx.now()));
+  const targetId = target.id;
+  const providerLocation = target.providerLocation;
   const destDriver = ctx.driverOf(m.destHost);
-  const { providerLocation } = await destDriver.createVolume(ctx.locatorOf(target));
-  inTx(ctx.db, () => ctx.repo.updateVolume(targetId, { status: 'available', providerLocation }, ctx.now()));
   checkCancel();
 
   setStage('copy');

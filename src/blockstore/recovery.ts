@@ -5,6 +5,11 @@ import { finishSwappedMigration, restoredStatus, rollBackMigration } from './mig
 import type { MigrationRecord } from './migration-journal.js';
 import { ProcessLock } from './locks.js';
 import { inTx } from './state-db.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureAttachmentsServed } from './attachments.js';
+import { stopExporter } from './exporter.js';
+import { recoverLive } from './migration-live.js';
 
 /** What recovery did to one interrupted operation. */
 export interface RecoveryAction {
@@ -36,11 +41,23 @@ export async function recoverInterrupted(ctx: ServiceContext): Promise<RecoveryA
     }
   }
   actions.push(...(await recoverVolumeOps(ctx)));
+  for (const note of await ensureAttachmentsServed(ctx)) {
+    actions.push({ volumeId: note.split(':')[0]!.replace('volume ', ''), migrationId: null, action: 'cleaned-up', message: note });
+  }
   return actions;
 }
 
 async function recoverMigration(ctx: ServiceContext, m: MigrationRecord): Promise<RecoveryAction> {
   const base = { volumeId: m.volumeId, migrationId: m.id };
+  if (m.path === 'live' || m.phase === 'mirroring' || m.phase === 'pivoted') {
+    const outcome = await recoverLive(ctx, m);
+    if (outcome === 'rolled-forward') {
+      return { ...base, action: 'rolled-forward', message: `live ${m.kind} to ${m.destHost} had pivoted; finished it (consumer on the destination, old data deleted)` };
+    }
+    await rollBackMigration(ctx, m.id, interrupted(), 'rolled-back');
+    return { ...base, action: 'rolled-back', message: `live ${m.kind} to ${m.destHost} interrupted before the pivot; mirror cancelled, consumer still on ${m.srcHost} with every write` };
+  }
+  if (ctx.hypervisor) await stopStrayExporter(ctx, `mig-${m.id.slice(0, 8)}`);
   switch (m.phase) {
     case 'swapped':
       await finishSwappedMigration(ctx, m.id, 'rolled-forward');
@@ -89,6 +106,19 @@ async function recoverMigration(ctx: ServiceContext, m: MigrationRecord): Promis
         message: `${m.kind} to ${m.destHost} interrupted during ${m.phase}${m.bytesTotal ? ` (${m.bytesCopied}/${m.bytesTotal} bytes copied)` : ''}; destination removed, volume on ${m.srcHost} with its data intact`,
       };
   }
+}
+
+/** An exporter started for a migration's destination just before the process died. */
+async function stopStrayExporter(ctx: ServiceContext, tag: string): Promise<void> {
+  const dir = join(ctx.hypervisor!.runDir, 'exports');
+  const pidFile = join(dir, `${tag}.pid`);
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  await stopExporter({ pid, pidFile, socketPath: join(dir, `${tag}.sock`) });
 }
 
 /** Creates, deletes and extends that a dead process left half-done. */

@@ -1,7 +1,7 @@
 import { AVAILABLE_MIGRATION_STATUS, type Volume, type VolumeType } from '../model/index.js';
 import { AppError } from '../shared/index.js';
 import type { ServiceContext } from './context.js';
-import { migrationBlockers, startMigrationTx } from './migration-accept.js';
+import { checkLiveMovable, migrationBlockers, startMigrationTx } from './migration-accept.js';
 import type { MigrationRecord } from './migration-journal.js';
 import { typeDiff } from './migration-run.js';
 import { explainRejections, filterPools, schedule } from './scheduler.js';
@@ -82,9 +82,7 @@ export async function retypeVolume(ctx: ServiceContext, volumeId: string, newTyp
     if (![null, 'disabled', 'not-capable'].includes(v.replicationStatus)) throw new AppError('INVALID_VOLUME', 'Invalid volume: Volume must not be replicated.');
     const blockers = migrationBlockers(ctx, v, null);
     if (blockers.length > 0) throw new AppError('INVALID_VOLUME', `Invalid volume: ${RETYPE_INVALID} (${blockers.join('; ')})`);
-    if (v.status === 'in-use') {
-      throw new AppError('IN_USE_NOT_SUPPORTED', `Volume ${v.id} is in-use: retype with migration of attached volumes is not available in this version; detach it first`);
-    }
+    if (v.status === 'in-use') checkLiveMovable(ctx, v);
     const views = ctx.poolViews(stats);
     const zones = zonesFor(newType, v);
     let dest = current?.pass ? views.find((p) => p.host === v.host) : undefined;

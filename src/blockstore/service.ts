@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Attachment, Snapshot, Volume, VolumeType } from '../model/index.js';
 import { AppError, systemClock, uuidGenerator, type Clock, type IdGenerator } from '../shared/index.js';
+import { attachLive, detachLive, readHypervisorState, type HypervisorSettings } from './attachments.js';
 import { ServiceContext, type CopySettings } from './context.js';
 import { readVolumeToFile, writeVolumeFromFile, type DataProgress } from './data-io.js';
 import type { BackendSpec, DriverFactory, VolumeDriver } from './driver-port.js';
@@ -36,6 +37,8 @@ export interface BlockServiceOptions {
   readonly projectId?: string;
   /** Skip crash recovery on open (only for tools that inspect state read-only). */
   readonly skipRecovery?: boolean;
+  /** The hypervisor side (QEMU): real attachments and live moves. Without it attachments are records. */
+  readonly hypervisor?: HypervisorSettings;
 }
 
 /**
@@ -74,6 +77,7 @@ export class BlockService {
         join(opts.runDir, 'locks'),
         copy,
         opts.projectId ?? 'admin',
+        opts.hypervisor ?? null,
       );
       inTx(db, () => {
         for (const t of opts.volumeTypes) {
@@ -137,12 +141,26 @@ export class BlockService {
     return this.ctx.repo.listAttachments(volumeId);
   }
 
-  attachVolume(volumeId: string, opts: { instanceUuid?: string; hostName?: string; mountpoint?: string } = {}): Attachment {
-    return ops.attachVolume(this.ctx, volumeId, opts);
+  /**
+   * Attaches a volume. With a hypervisor side, a storage daemon serves it and `address` is the
+   * consumer's NBD address; without one, the attachment is a record (status in-use) and `address`
+   * is null.
+   */
+  async attachVolume(volumeId: string, opts: { instanceUuid?: string; hostName?: string; mountpoint?: string } = {}): Promise<{ attachment: Attachment; address: string | null }> {
+    if (this.ctx.hypervisor) return attachLive(this.ctx, volumeId, opts);
+    return { attachment: ops.attachVolume(this.ctx, volumeId, opts), address: null };
   }
 
-  detachVolume(volumeId: string, attachmentId?: string): Volume {
+  async detachVolume(volumeId: string, attachmentId?: string): Promise<Volume> {
+    const atts = this.ctx.repo.listAttachments(volumeId);
+    const target = attachmentId ? atts.find((a) => a.id === attachmentId) : atts[0];
+    if (target && readHypervisorState(this.ctx, target.id)) return detachLive(this.ctx, volumeId, attachmentId);
     return ops.detachVolume(this.ctx, volumeId, attachmentId);
+  }
+
+  /** The consumer address of an attachment (null for record-only attachments). */
+  attachmentAddress(attachmentId: string): string | null {
+    return readHypervisorState(this.ctx, attachmentId)?.address ?? null;
   }
 
   writeVolume(id: string, file: string, offset = 0, onProgress?: (p: DataProgress) => void): Promise<{ bytesWritten: number }> {
@@ -188,6 +206,33 @@ export class BlockService {
   /** Retype: in place, or accepted as a migration (run it with {@link runMigration}). */
   retype(volumeId: string, newType: string, policy: MigrationPolicy = 'never'): Promise<RetypeResult> {
     return retypeVolume(this.ctx, volumeId, newType, policy);
+  }
+
+  /**
+   * Cancels the running move of a volume, whichever process runs it (`ballast migration cancel`):
+   * its runner is asked to stop (SIGTERM), rolls back, and this waits until the journal says so.
+   * Refused once a move is past its point of no return (pivot or swap).
+   */
+  async cancelMigration(volumeId: string, timeoutMs = 120_000): Promise<MigrationRecord> {
+    const m = this.ctx.journal.latestForVolume(volumeId);
+    if (!m || m.finishedAtMs !== null) throw new AppError('INVALID_VOLUME', `Volume ${volumeId} has no migration in progress`);
+    if (['pivoted', 'completing', 'swapped', 'done'].includes(m.phase)) {
+      throw new AppError('INVALID_VOLUME', `the migration of volume ${volumeId} is ${m.phase}: past the point where it can be cancelled; it finishes on its own`);
+    }
+    const row = this.ctx.db.prepare('SELECT runner_pid FROM migrations WHERE id = ?').get(m.id) as { runner_pid: number | null };
+    if (!row.runner_pid || row.runner_pid === process.pid) throw new AppError('INVALID_VOLUME', `migration ${m.id} has no other runner process to cancel`);
+    try {
+      process.kill(row.runner_pid, 'SIGTERM');
+    } catch (e) {
+      throw new AppError('INVALID_VOLUME', `the runner of migration ${m.id} (pid ${row.runner_pid}) is gone: ${(e as Error).message}; the next start recovers it`);
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const now = this.ctx.journal.get(m.id);
+      if (now.finishedAtMs !== null) return now;
+      if (Date.now() > deadline) throw new AppError('INTERNAL', `migration ${m.id} did not stop within ${timeoutMs} ms of being cancelled`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   migration(id: string): MigrationRecord | null {

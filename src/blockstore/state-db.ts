@@ -98,6 +98,10 @@ const MIGRATIONS: readonly string[] = [
      kind TEXT NOT NULL,
      message TEXT NOT NULL
    );`,
+  // v2: the hypervisor side of attachments (storage daemon, exporter) and of live migrations.
+  `ALTER TABLE attachments ADD COLUMN hypervisor TEXT;
+   ALTER TABLE migrations ADD COLUMN live_state TEXT;
+   ALTER TABLE migrations ADD COLUMN runner_pid INTEGER;`,
 ];
 
 /** Opens (and creates or upgrades) the state database at `file`, in WAL mode. */

@@ -9,7 +9,9 @@ import {
   DEFAULT_COPY_BUFFER_BYTES,
   DEFAULT_PROGRESS_INTERVAL_MS,
   bufferCount,
+  chunkBuffers,
   chunkRanges,
+  chunkView,
   handlePair,
   isZero,
   normalizeRanges,
@@ -46,6 +48,8 @@ export interface VerifyResult {
   /** Bytes read, both sides added. */
   readonly bytesRead: number;
   readonly usedBlockPath: boolean;
+  /** Whether both volumes were read with O_DIRECT (what is on disk, not what is in the page cache). */
+  readonly usedDirectIo: boolean;
   readonly durationMs: number;
 }
 
@@ -69,6 +73,7 @@ export async function verifyVolumeData(src: VolumeHandle, dst: VolumeHandle, opt
   const startMs = clock.nowMs();
   const signal = opts.signal;
   const usesBlock = opts.useBlockPath !== false && src.blockPath !== null && dst.blockPath !== null;
+  const direct = usesBlock && opts.directIo !== false;
   const bufferBytes = positiveInt(opts.bufferBytes ?? DEFAULT_COPY_BUFFER_BYTES, 'bufferBytes');
   const depth = bufferCount(opts.buffers);
   const limiter = resolveLimiter(opts);
@@ -88,15 +93,18 @@ export async function verifyVolumeData(src: VolumeHandle, dst: VolumeHandle, opt
   };
 
   let io: PairIo | undefined;
+  let usedDirectIo = false;
   try {
     const [srcRanges, dstRanges] = await Promise.all([src.allocatedRanges(), dst.allocatedRanges()]);
     const segments = classifySegments(normalizeRanges(srcRanges, src.sizeBytes), normalizeRanges(dstRanges, dst.sizeBytes));
     bytesTotal = segments.reduce((s, r) => s + r.length, 0);
     report(false);
-    io = usesBlock ? await openBlockPair(src, dst, { writable: false }) : handlePair(src, dst);
+    io = usesBlock ? await openBlockPair(src, dst, { writable: false, direct }) : handlePair(src, dst);
     const pair = io;
     const zero = Buffer.alloc(Math.min(bufferBytes, 1024 * 1024));
-    const slots = Array.from({ length: depth }, () => ({ a: Buffer.allocUnsafe(bufferBytes), b: Buffer.allocUnsafe(bufferBytes) }));
+    const as = chunkBuffers(depth, bufferBytes, direct);
+    const bs = chunkBuffers(depth, bufferBytes, direct);
+    const slots = as.map((a, i) => ({ a, b: bs[i] as Buffer }));
     await runOrderedPipeline({
       items: chunkRanges(segments, bufferBytes),
       slots,
@@ -105,13 +113,13 @@ export async function verifyVolumeData(src: VolumeHandle, dst: VolumeHandle, opt
         const n = seg.length * ((seg.inSrc ? 1 : 0) + (seg.inDst ? 1 : 0));
         if (limiter) await limiter.acquire(n, signal);
         await Promise.all([
-          seg.inSrc ? readFully(pair.readA, slot.a, seg.offset, seg.length) : undefined,
-          seg.inDst ? readFully(pair.readB, slot.b, seg.offset, seg.length) : undefined,
+          seg.inSrc ? readFully(pair.readA, chunkView(seg, slot.a, direct), seg.offset, seg.length) : undefined,
+          seg.inDst ? readFully(pair.readB, chunkView(seg, slot.b, direct), seg.offset, seg.length) : undefined,
         ]);
         bytesScanned += n;
       },
       consume: (seg, slot) => {
-        checkSegment(seg, slot.a, slot.b, zero);
+        checkSegment(seg, chunkView(seg, slot.a, direct), chunkView(seg, slot.b, direct), zero);
         bytesCompared += seg.length;
         report(false);
       },
@@ -119,7 +127,10 @@ export async function verifyVolumeData(src: VolumeHandle, dst: VolumeHandle, opt
   } catch (e) {
     throw toAppError(e, 'IO_ERROR');
   } finally {
-    if (io) await io.close();
+    if (io) {
+      usedDirectIo = direct && io.directReads();
+      await io.close();
+    }
   }
   try {
     report(true);
@@ -131,6 +142,7 @@ export async function verifyVolumeData(src: VolumeHandle, dst: VolumeHandle, opt
     bytesLogical: Math.max(src.sizeBytes, dst.sizeBytes),
     bytesRead: bytesScanned,
     usedBlockPath: usesBlock,
+    usedDirectIo,
     durationMs: clock.nowMs() - startMs,
   };
 }

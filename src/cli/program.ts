@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import type { CliIo } from './io.js';
 import { registerDemoCommand } from './commands/demo.js';
+import { registerExportCommand } from './commands/export.js';
 import { registerInitCommand } from './commands/init.js';
 import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
@@ -25,6 +26,7 @@ export function buildProgram(io: CliIo): Command {
   registerMigrateCommands(program, io);
   registerPolicyCommands(program, io);
   registerDemoCommand(program, io);
+  registerExportCommand(program, io);
   return program;
 }
 

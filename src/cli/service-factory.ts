@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { builtinDrivers } from '../../drivers/index.js';
-import { BlockService, faultsFromEnv } from '../blockstore/index.js';
+import { fileURLToPath } from 'node:url';
+import { BlockService, faultsFromEnv, type HypervisorSettings } from '../blockstore/index.js';
+import { makeExportLauncher } from './exporter-launcher.js';
 import { loadConfig, resolveConfigPath, type LoadedConfig } from '../config/index.js';
 import { AppError, formatLocation } from '../shared/index.js';
 import type { CliIo } from './io.js';
@@ -8,6 +10,14 @@ import type { CliIo } from './io.js';
 export interface GlobalOptions {
   readonly config?: string;
   readonly json?: boolean;
+}
+
+/** The hypervisor side of a CLI process: storage daemons and exporters under dataDir/.run/hv. */
+export function hypervisorSettings(config: LoadedConfig): HypervisorSettings {
+  return {
+    runDir: join(config.dataDir, '.run', 'hv'),
+    launchExporter: makeExportLauncher({ cliPath: fileURLToPath(new URL('./main.js', import.meta.url)), configFile: config.configFile }),
+  };
 }
 
 export async function loadCliConfig(opts: GlobalOptions): Promise<LoadedConfig> {
@@ -29,6 +39,7 @@ export async function openService(io: CliIo, opts: GlobalOptions): Promise<{ ser
     defaultVolumeType: config.defaultVolumeType,
     drivers: builtinDrivers,
     copy: config.copy,
+    hypervisor: hypervisorSettings(config),
     faults: faultsFromEnv(process.env['BALLAST_FAULT'], (stage) => new AppError('DRIVER_ERROR', `injected fault at ${stage}`)),
   });
   for (const r of service.recovery) {

@@ -3,6 +3,8 @@ export type VolumeStatus =
   | 'creating'
   | 'available'
   | 'in-use'
+  | 'attaching'
+  | 'detaching'
   | 'maintenance'
   | 'retyping'
   | 'extending'

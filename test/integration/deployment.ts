@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { makeExportLauncher } from '../../src/cli/exporter-launcher.js';
 import { builtinDrivers } from '../../drivers/index.js';
 import { BlockService, type FaultInjector, type VolumeDriver } from '../../src/blockstore/index.js';
 import { loadConfig, writeInitConfig, type LoadedConfig } from '../../src/config/index.js';
@@ -41,7 +42,8 @@ defaultVolumeType: standard
 export interface Deployment {
   readonly dir: string;
   readonly config: LoadedConfig;
-  open(opts?: { faults?: FaultInjector }): Promise<BlockService>;
+  /** With `hypervisor`, attachments are real (qemu-storage-daemon; exporters run the built CLI). */
+  open(opts?: { faults?: FaultInjector; hypervisor?: boolean }): Promise<BlockService>;
   /** A driver outside the service, to look at what is really on disk. */
   driver(backend: string): VolumeDriver;
   cleanup(): Promise<void>;
@@ -66,6 +68,9 @@ export async function makeDeployment(configText: string | 'init' = SMALL_CONFIG)
         drivers: builtinDrivers,
         copy: config.copy,
         ...(opts.faults ? { faults: opts.faults } : {}),
+        ...(opts.hypervisor
+          ? { hypervisor: { runDir: join(config.dataDir, '.run', 'hv'), launchExporter: makeExportLauncher({ cliPath: resolve('dist/src/cli/main.js'), configFile: config.configFile }) } }
+          : {}),
       });
       opened.push(s);
       return s;

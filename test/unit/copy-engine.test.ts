@@ -302,17 +302,19 @@ describe.each([
 });
 
 describe('copy engine behaviour', () => {
-  it('raw → raw: block paths (O_DIRECT where allowed) by default, handles on request; same result', async () => {
+  it('raw → raw: block paths with O_DIRECT (where allowed) by default, buffered or handles on request; same result', async () => {
     const src = await volume('raw', 1);
     await writeExtents(src, layout(src.sizeBytes));
     const direct = await directIoAllowed(src.blockPath as string);
 
     const dst = await volume('raw', 1);
-    const r = await copyVolumeData(src, dst, { sparse: true, bufferBytes: MiB, buffers: 2, maxWriteBytes: 100_000 });
+    const r = await copyVolumeData(src, dst, { sparse: true, bufferBytes: MiB, buffers: 2 });
     expect(r.usedBlockPath).toBe(true);
     expect(r.usedDirectIo).toBe(direct);
     expect(r.bytesSkippedZero).toBeGreaterThanOrEqual(2 * MiB);
-    await verifyVolumeData(src, dst);
+    const v = await verifyVolumeData(src, dst, { bufferBytes: 3 * MiB + 5 });
+    expect(v.usedBlockPath).toBe(true);
+    expect(v.usedDirectIo).toBe(direct);
     expect(await fullCompare(src, dst)).toBeNull();
 
     const dst2 = await volume('raw', 1);
@@ -321,6 +323,13 @@ describe('copy engine behaviour', () => {
     expect(r2.usedDirectIo).toBe(false);
     expect((await verifyVolumeData(src, dst2, { useBlockPath: false })).usedBlockPath).toBe(false);
     expect(await fullCompare(src, dst2)).toBeNull();
+
+    const dst3 = await volume('raw', 1);
+    const r3 = await copyVolumeData(src, dst3, { directIo: false, maxWriteBytes: 100_000 });
+    expect(r3.usedBlockPath).toBe(true);
+    expect(r3.usedDirectIo).toBe(false);
+    expect((await verifyVolumeData(src, dst3, { directIo: false })).usedDirectIo).toBe(false);
+    expect(await fullCompare(src, dst3)).toBeNull();
   });
 
   it('a destination smaller than the source is INVALID_INPUT; a larger one is fine', async () => {

@@ -42,7 +42,7 @@ async function runWithProgress(io: CliIo, service: BlockService, m: MigrationRec
     const view = showVolume(service, service.getVolume(m.volumeId));
     if (json) printJson(io, { migration: migrationView(done), volume: view });
     else {
-      io.stdout(`Migration ${done.id}: ${done.outcome ?? done.phase} (${done.path === 'driver' ? 'driver-assisted' : 'generic copy'})`);
+      io.stdout(`Migration ${done.id}: ${done.outcome ?? done.phase} (${done.path === 'driver' ? 'driver-assisted' : done.path === 'live' ? 'live copy, consumer attached throughout' : 'generic copy'})`);
       io.stdout(renderProperties(view));
     }
   } finally {
@@ -160,6 +160,17 @@ export function registerMigrateCommands(program: Command, io: CliIo): void {
       }),
     );
   migration
+    .command('cancel')
+    .description('cancel the running move of a volume (available or in-use): it rolls back, the volume stays on its source')
+    .argument('<volume>', 'volume id or name')
+    .action(async (vol: string, _opts: unknown, cmd: Command) =>
+      withService(io, cmd, async (service, json) => {
+        const m = await service.cancelMigration(resolveVolume(service, vol).id);
+        if (json) printJson(io, migrationView(m));
+        else io.stdout(`Migration ${m.id} of volume ${m.volumeId}: ${m.outcome}${m.errorCode ? ` (${m.errorCode})` : ''}; volume on ${service.getVolume(m.volumeId).host}`);
+      }),
+    );
+  migration
     .command('show')
     .description('one migration')
     .argument('<id>', 'migration id')
@@ -194,11 +205,11 @@ export function registerMigrateCommands(program: Command, io: CliIo): void {
     .option('--force-host-copy')
     .option('--lock-volume')
     .action(async (vol: string, host: string, opts: MigrateFlags, cmd: Command) =>
-      workerRun(io, cmd, async (service, announce) => {
+      workerRun(io, cmd, async (service, announce, signal) => {
         const v = resolveVolume(service, vol);
         const m = await service.acceptMigration(v.id, host, { forceHostCopy: opts.forceHostCopy === true, lockVolume: opts.lockVolume === true });
         announce({ accepted: migrationView(m) });
-        return service.runMigration(m.id);
+        return service.runMigration(m.id, { signal });
       }),
     );
   worker
@@ -207,7 +218,7 @@ export function registerMigrateCommands(program: Command, io: CliIo): void {
     .argument('<type>')
     .option('--migration-policy <policy>', 'never | on-demand', 'never')
     .action(async (vol: string, type: string, opts: RetypeFlags, cmd: Command) =>
-      workerRun(io, cmd, async (service, announce) => {
+      workerRun(io, cmd, async (service, announce, signal) => {
         const v = resolveVolume(service, vol);
         const r = await service.retype(v.id, type, (opts.migrationPolicy ?? 'never') as 'never');
         if (r.kind === 'in-place') {
@@ -215,7 +226,7 @@ export function registerMigrateCommands(program: Command, io: CliIo): void {
           return null;
         }
         announce({ accepted: migrationView(r.migration) });
-        return service.runMigration(r.migration.id);
+        return service.runMigration(r.migration.id, { signal });
       }),
     );
 }
@@ -223,9 +234,13 @@ export function registerMigrateCommands(program: Command, io: CliIo): void {
 async function workerRun(
   io: CliIo,
   cmd: Command,
-  body: (service: BlockService, announce: (msg: unknown) => void) => Promise<MigrationRecord | null>,
+  body: (service: BlockService, announce: (msg: unknown) => void, signal: AbortSignal) => Promise<MigrationRecord | null>,
 ): Promise<void> {
   let announced = false;
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   const announce = (msg: unknown) => {
     process.stdout.write(`${JSON.stringify(msg)}\n`);
     announced = true;
@@ -233,7 +248,7 @@ async function workerRun(
   let service: BlockService | null = null;
   try {
     service = (await openService(io, globals(cmd))).service;
-    const done = await body(service, announce);
+    const done = await body(service, announce, controller.signal);
     if (done) io.stderr(`${new Date().toISOString()} ${done.kind} ${done.id} of volume ${done.volumeId}: ${done.outcome ?? done.phase}`);
   } catch (e) {
     const err = toAppError(e);

@@ -131,18 +131,19 @@ export function registerVolumeCommands(program: Command, io: CliIo): void {
 
   volume
     .command('attach')
-    .description('record an attachment (status in-use); live moves of attached volumes come with the hypervisor side')
+    .description('attach a volume: a qemu-storage-daemon serves it over NBD; prints the consumer address')
     .argument('<volume>', 'volume id or name')
     .option('--instance <uuid>', 'consumer instance id')
     .option('--mountpoint <path>', 'device name on the consumer')
     .action(async (id: string, opts: { instance?: string; mountpoint?: string }, cmd: Command) =>
       withService(io, cmd, async (service, json) => {
-        const a = service.attachVolume(resolveVolume(service, id).id, {
+        const { attachment: a, address } = await service.attachVolume(resolveVolume(service, id).id, {
           ...(opts.instance ? { instanceUuid: opts.instance } : {}),
           ...(opts.mountpoint ? { mountpoint: opts.mountpoint } : {}),
         });
-        if (json) printJson(io, { attachment_id: a.id, volume_id: a.volumeId });
-        else io.stdout(`Attached volume ${a.volumeId} (attachment ${a.id})`);
+        if (json) printJson(io, { attachment_id: a.id, volume_id: a.volumeId, address });
+        else if (address) io.stdout(address);
+        else io.stdout(`Attached volume ${a.volumeId} (attachment ${a.id}, record only: no hypervisor side)`);
       }),
     );
 
@@ -153,7 +154,7 @@ export function registerVolumeCommands(program: Command, io: CliIo): void {
     .option('--attachment <id>', 'attachment id (default: the first)')
     .action(async (id: string, opts: { attachment?: string }, cmd: Command) =>
       withService(io, cmd, async (service, json) => {
-        const v = service.detachVolume(resolveVolume(service, id).id, opts.attachment);
+        const v = await service.detachVolume(resolveVolume(service, id).id, opts.attachment);
         if (json) printJson(io, showVolume(service, v));
         else io.stdout(`Detached volume ${v.id}: status ${v.status}`);
       }),
