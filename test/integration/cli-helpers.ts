@@ -156,6 +156,13 @@ export class Deployment {
   /** Waits for migrations started by detached workers to end, then removes the directory. */
   async cleanup(): Promise<void> {
     if (existsSync(this.stateDb)) {
+      // Attached volumes have a storage daemon (and maybe an exporter) running: detach them first.
+      const listed = await this.run(['--json', 'volume', 'list']);
+      if (listed.code === 0) {
+        for (const v of JSON.parse(listed.stdout) as { id: string; status: string }[]) {
+          if (v.status === 'in-use') await this.run(['volume', 'detach', v.id]);
+        }
+      }
       try {
         await waitFor('no migration in flight before cleanup', async () => openMigrations(this.stateDb) === 0, { timeoutMs: 60_000 });
       } catch {

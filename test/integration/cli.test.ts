@@ -291,8 +291,8 @@ const BAD_RULES: readonly BadCase[] = [
   { name: 'migrate to the same host --wait', args: (f) => ['migrate', 'keep', host(vol(f, 'keep')), '--wait'], code: 'INVALID_VOLUME', mentions: (f) => [String(vol(f, 'keep')['id']), `already on ${host(vol(f, 'keep'))}`] },
   { name: 'migrate to the same host (async)', args: (f) => ['migrate', 'keep', host(vol(f, 'keep'))], code: 'INVALID_VOLUME', mentions: (f) => [`already on ${host(vol(f, 'keep'))}`] },
   { name: 'migrate a volume with a snapshot', args: (f) => ['migrate', 'snapped', otherPool(vol(f, 'snapped')), '--wait'], code: 'INVALID_VOLUME', mentions: (f) => [String(vol(f, 'snapped')['id']), 'has 1 snapshot'] },
-  { name: 'migrate an attached volume --wait', args: (f) => ['migrate', 'attached', otherPool(vol(f, 'attached')), '--wait'], code: 'IN_USE_NOT_SUPPORTED', mentions: (f) => [String(vol(f, 'attached')['id']), 'in-use'] },
-  { name: 'migrate an attached volume (async)', args: (f) => ['migrate', 'attached', otherPool(vol(f, 'attached'))], code: 'IN_USE_NOT_SUPPORTED', mentions: (f) => [String(vol(f, 'attached')['id']), 'in-use'] },
+  { name: 'attach an attached volume again', args: () => ['volume', 'attach', 'attached'], code: 'INVALID_VOLUME', mentions: (f) => [String(vol(f, 'attached')['id']), 'in-use'] },
+  { name: 'extend an attached volume', args: () => ['volume', 'extend', 'attached', '2'], code: 'INVALID_VOLUME', mentions: (f) => [String(vol(f, 'attached')['id']), 'in-use'] },
   { name: 'migrate a gold volume to a pool its type rejects', args: () => ['migrate', 'rawkeep', 'ballast@capacity#hdd-a', '--wait'], code: 'NO_VALID_BACKEND', mentions: () => ['ballast@capacity#hdd-a', 'CapabilitiesFilter'] },
 
   // retype refusals
@@ -309,7 +309,7 @@ const BAD_RULES: readonly BadCase[] = [
   },
   { name: 'retype needing migration, --migration-policy never (async)', args: () => ['retype', 'keep', 'gold', '--migration-policy', 'never'], code: 'RETYPE_NOT_ALLOWED', mentions: () => ['migration not allowed'] },
   { name: 'retype with a snapshot, on-demand', args: () => ['retype', 'snapped', 'gold', '--migration-policy', 'on-demand', '--wait'], code: 'INVALID_VOLUME', mentions: () => ['snapshots'] },
-  { name: 'retype an attached volume needing migration', args: () => ['retype', 'attached', 'gold', '--migration-policy', 'on-demand', '--wait'], code: 'IN_USE_NOT_SUPPORTED', mentions: (f) => [String(vol(f, 'attached')['id']), 'in-use'] },
+  { name: 'cancel a migration of a volume that is not moving', args: () => ['migration', 'cancel', 'attached'], code: 'INVALID_VOLUME', mentions: (f) => [String(vol(f, 'attached')['id']), 'no migration in progress'] },
   { name: 'bad --migration-policy (--wait)', args: () => ['retype', 'keep', 'gold', '--migration-policy', 'sometimes', '--wait'], code: 'INVALID_INPUT', mentions: () => ["'sometimes'", 'never', 'on-demand'] },
 
   // deletes that must be refused

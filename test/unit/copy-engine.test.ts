@@ -1,11 +1,11 @@
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, existsSync } from 'node:fs';
 import { mkdtemp, open as openFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createChunkedDriver } from '../../drivers/chunked/index.js';
 import { createRawDriver } from '../../drivers/raw/index.js';
-import { copyVolumeData, normalizeRanges, type CopyProgress } from '../../src/blockstore/copy-engine.js';
+import { alignedBuffers, copyVolumeData, normalizeRanges, openBlockPair, type CopyProgress } from '../../src/blockstore/copy-engine.js';
 import type { BackendSpec, VolumeDriver, VolumeHandle } from '../../src/blockstore/driver-port.js';
 import { RateLimiter, type SleepClock } from '../../src/blockstore/rate-limiter.js';
 import { classifySegments, verifyVolumeData } from '../../src/blockstore/verify.js';
@@ -330,6 +330,49 @@ describe('copy engine behaviour', () => {
     expect(r3.usedDirectIo).toBe(false);
     expect((await verifyVolumeData(src, dst3, { directIo: false })).usedDirectIo).toBe(false);
     expect(await fullCompare(src, dst3)).toBeNull();
+  });
+
+  // tmpfs refuses O_DIRECT before Linux 6.6 (then the buffered fallback runs) and accepts it since.
+  it.runIf(existsSync('/dev/shm'))('uses O_DIRECT only where the file system allows it (destination on tmpfs)', async () => {
+    const shm = await mkdtemp('/dev/shm/ballast-copy-');
+    try {
+      const spec = backend('b-shm', 'raw');
+      const shmDriver = createRawDriver({ ...spec, pools: spec.pools.map((p) => ({ ...p, dataPath: shm })) });
+      await shmDriver.setup();
+      const loc = { nameId: 'shm1', pool: 'p1', sizeGiB: 1 };
+      await shmDriver.createVolume(loc);
+      const dst = await shmDriver.openVolume(loc);
+      open.push(dst);
+      const src = await volume('raw', 1);
+      await writeExtents(src, layout(src.sizeBytes));
+      const allowed = await directIoAllowed(dst.blockPath as string);
+      const r = await copyVolumeData(src, dst, {});
+      expect(r.usedBlockPath).toBe(true);
+      expect(r.usedDirectIo).toBe(allowed);
+      const v = await verifyVolumeData(src, dst);
+      expect(v.usedDirectIo).toBe(allowed);
+      expect(await fullCompare(src, dst)).toBeNull();
+    } finally {
+      await rm(shm, { recursive: true, force: true });
+    }
+  });
+
+  it('block I/O falls back to buffered writes when O_DIRECT refuses the memory (EINVAL), data intact', async () => {
+    const src = await volume('raw', 1);
+    const dst = await volume('raw', 1);
+    const allowed = await directIoAllowed(dst.blockPath as string);
+    const [slot] = alignedBuffers(1, 2 * MiB);
+    const misaligned = (slot as Buffer).subarray(1, 1 + MiB); // page-aligned file offset, odd address
+    randomBytes(MiB, 51).copy(misaligned);
+    const io = await openBlockPair(src, dst, { writable: true, direct: true });
+    try {
+      expect(io.directWrites()).toBe(allowed);
+      await io.writeB(misaligned, 4 * MiB, MiB);
+      expect(io.directWrites()).toBe(false);
+    } finally {
+      await io.close();
+    }
+    expect((await readAt(dst, 4 * MiB, MiB)).equals(misaligned)).toBe(true);
   });
 
   it('a destination smaller than the source is INVALID_INPUT; a larger one is fine', async () => {
