@@ -16,3 +16,4 @@ export type {
   MirrorResult,
   StorageDaemonState,
 } from './types.js';
+export { BLOCK, NbdClient, PatternWriter, verifyImage, writeBaseline, fillPattern, describeBlock, type AckedWrite, type BadBlock, type WriterOptions } from './consumer-workload.js';

@@ -10,7 +10,7 @@ const run = promisify(execFile);
 const CLI = resolve('dist/src/cli/main.js');
 
 // The README's first command runs this demo: it must work end to end, with real data checked.
-test('ballast demo: migrations and retypes of volumes holding real data, every byte checked', async () => {
+test('ballast demo: migrations and retypes of volumes holding real data (one live, with a writer), every byte checked', async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npm run build' first (npm test does)`);
   const dir = await mkdtemp(join(tmpdir(), 'ballast-demo-'));
   try {
@@ -22,6 +22,9 @@ test('ballast demo: migrations and retypes of volumes holding real data, every b
     expect(stdout).toContain('refused as expected: [INVALID_VOLUME]');
     expect(stdout.match(/ identical$/gm)).toHaveLength(4);
     expect(stdout).not.toContain('MISMATCH');
+    expect(stdout).toMatch(/retype success \(live\): now on ballast@fast#ssd-\w, status in-use, type gold, same address/);
+    expect(stdout).toMatch(/errors: 0\n/);
+    expect(stdout).toMatch(/every one of the \d+ last acknowledged writes \(of \d+\) is in the destination/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -4,6 +4,8 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { builtinDrivers } from '../../../drivers/index.js';
 import { BlockService, poolView, type MigrationRecord } from '../../blockstore/index.js';
+import { BLOCK, NbdClient, PatternWriter, verifyImage } from '../../hypervisor/index.js';
+import { hypervisorSettings } from '../service-factory.js';
 import { loadConfig, writeInitConfig } from '../../config/index.js';
 import { AppError, formatBytes, MiB, toAppError } from '../../shared/index.js';
 import { renderTable, reportError, type CliIo } from '../io.js';
@@ -59,6 +61,7 @@ async function runDemo(io: CliIo, dir: string): Promise<void> {
     defaultVolumeType: config.defaultVolumeType,
     drivers: builtinDrivers,
     copy: config.copy,
+    hypervisor: hypervisorSettings(config),
   });
   try {
     const pools = (await service.listPools()).map(poolView);
@@ -120,15 +123,16 @@ async function runDemo(io: CliIo, dir: string): Promise<void> {
       if (r.kind === 'in-place') throw new AppError('INTERNAL', 'expected a migration');
       return service.runMigration(r.migration.id, { onProgress: progress(bar) });
     });
-    await move('7. retype db-1 gold → standard, migration-policy never (needs a migration: refused)', async () => {
+    await liveStep(io, service, scratch);
+    await move('8. retype db-1 gold → standard, migration-policy never (needs a migration: refused)', async () => {
       await service.retype(idOf('db-1'), 'standard', 'never');
       throw new AppError('INTERNAL', 'expected a refusal');
     });
     const snap = await service.createSnapshot(idOf('web-1'), 'before-upgrade');
-    await move('8. migrate web-1 while it has a snapshot (Cinder refuses; so does Ballast)', () => service.migrateVolume(idOf('web-1'), 'ballast@fast#ssd-a'));
+    await move('9. migrate web-1 while it has a snapshot (Cinder refuses; so does Ballast)', () => service.migrateVolume(idOf('web-1'), 'ballast@fast#ssd-a'));
     await service.deleteSnapshot(snap.id);
 
-    say('\n== 9. Every volume read back and checked');
+    say('\n== 10. Every volume read back and checked');
     for (const [name, want] of sums) {
       const out = join(scratch, `${name}.read`);
       await service.readVolume(idOf(name), out);
@@ -148,4 +152,42 @@ async function runDemo(io: CliIo, dir: string): Promise<void> {
   } finally {
     service.close();
   }
+}
+
+/** Step 7: an attached volume moves live (chunked → raw) while a consumer writes without pause. */
+async function liveStep(io: CliIo, service: BlockService, scratch: string): Promise<void> {
+  const say = (s: string) => io.stdout(s);
+  say('\n== 7. retype vm-disk standard → gold while attached: a live move (chunked → raw), its consumer writing without pause');
+  const vm = await service.createVolume({ sizeGiB: 1, type: 'standard', name: 'vm-disk', host: 'ballast@capacity#hdd-a' });
+  const { address } = await service.attachVolume(vm.id, { instanceUuid: 'demo-vm' });
+  if (!address) throw new AppError('INTERNAL', 'attach gave no consumer address');
+  say(`   attached: ${address}`);
+  const client = await NbdClient.connect(new URL(address).searchParams.get('socket')!, vm.id);
+  const writer = new PatternWriter(client, { blocks: (32 * MiB) / BLOCK, queueDepth: 4, seed: 42 });
+  writer.start();
+  try {
+    await writer.until(() => writer.acked >= 300, 60_000, 'the consumer to start writing');
+    const before = writer.acked;
+    const startedAt = Date.now();
+    const r = await service.retype(vm.id, 'gold', 'on-demand');
+    if (r.kind !== 'migration') throw new AppError('INTERNAL', 'expected a migration');
+    const bar = new ProgressReporter(io, 2000);
+    const m = await service.runMigration(r.migration.id, { onProgress: (p) => (p.phase === 'copying' ? bar.update('   mirroring', p.bytesCopied, p.bytesTotal) : undefined) });
+    bar.done();
+    const during = writer.log.filter((w) => w.sentAt >= startedAt);
+    const maxLatency = during.reduce((mx, w) => Math.max(mx, w.ackAt - w.sentAt), 0);
+    const v = service.getVolume(vm.id);
+    say(`   ${m.kind} ${m.outcome} (${m.path}): now on ${v.host}, status ${v.status}, type ${service.typeById(v.volumeTypeId)?.name}, same address`);
+    say(`   the consumer wrote on: ${writer.acked - before} writes acknowledged during the move, longest ${maxLatency.toFixed(1)} ms, errors: ${writer.errors.length}`);
+  } finally {
+    await writer.stop();
+    await client.disconnect();
+  }
+  await service.detachVolume(vm.id);
+  const out = join(scratch, 'vm-disk.read');
+  await service.readVolume(vm.id, out);
+  const check = await verifyImage(out, 32 * MiB, writer.last, { only: new Set(writer.last.keys()) });
+  await rm(out);
+  if (check.badCount > 0 || writer.errors.length > 0) throw new AppError('VERIFY_MISMATCH', `vm-disk: ${check.badCount} acknowledged writes missing after the live move`);
+  say(`   detached and checked: every one of the ${check.checked} last acknowledged writes (of ${writer.acked}) is in the destination`);
 }
