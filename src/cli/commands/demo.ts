@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -157,6 +158,10 @@ async function runDemo(io: CliIo, dir: string): Promise<void> {
 /** Step 7: an attached volume moves live (chunked → raw) while a consumer writes without pause. */
 async function liveStep(io: CliIo, service: BlockService, scratch: string): Promise<void> {
   const say = (s: string) => io.stdout(s);
+  if (spawnSync('sh', ['-c', 'command -v qemu-storage-daemon']).status !== 0) {
+    say('\n== 7. (skipped: qemu-storage-daemon is not installed; run scripts/install-system-deps.sh to see a live move)');
+    return;
+  }
   say('\n== 7. retype vm-disk standard → gold while attached: a live move (chunked → raw), its consumer writing without pause');
   const vm = await service.createVolume({ sizeGiB: 1, type: 'standard', name: 'vm-disk', host: 'ballast@capacity#hdd-a' });
   const { address } = await service.attachVolume(vm.id, { instanceUuid: 'demo-vm' });
