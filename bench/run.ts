@@ -9,6 +9,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCopyBench, type CopyBenchResult } from './copy.bench.js';
+import { liveMarkdown, runLiveBench } from './live.bench.js';
 import { GiB, MiB } from './lib.js';
 
 /** Repository root: this file runs from `dist/bench/`. */
@@ -73,8 +74,27 @@ function markdown(r: CopyBenchResult): string {
   return lines.join('\n');
 }
 
+/** The live-migration bench (issue 3): `node dist/bench/run.js live` runs only it; BENCH_LIVE_REPS (3). */
+async function live(args: ReadonlySet<string>): Promise<void> {
+  const tmpDir = path.join(RESULTS, 'tmp', `live-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    const r = await runLiveBench({ repoRoot: ROOT, tmpDir, reps: envInt('BENCH_LIVE_REPS', 3), log: (line) => console.log(line) });
+    const md = liveMarkdown(r);
+    if (!args.has('--no-write')) {
+      await mkdir(RESULTS, { recursive: true });
+      await writeFile(path.join(RESULTS, 'live.json'), `${JSON.stringify(r, null, 2)}\n`);
+      await writeFile(path.join(RESULTS, 'live.md'), md);
+      console.log(`\nwrote bench/results/live.json and live.md`);
+    }
+    console.log(`\n${md}`);
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
+  if (args.has('live')) return live(args);
   const tmpDir = path.join(RESULTS, 'tmp', `copy-${process.pid}`);
   let result: CopyBenchResult;
   try {
@@ -106,6 +126,7 @@ async function main(): Promise<void> {
     `dense copy ratio engine/cp = ${ratio.toFixed(3)} (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}); ` +
       `peak RSS ${mib(d['peakRssBytes'])} MiB for a ${(Number(d['volumeBytes']) / GiB).toFixed(0)} GiB copy`,
   );
+  await live(args);
 }
 
 main().catch((e: unknown) => {
