@@ -13,7 +13,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { builtinDrivers } from '../drivers/index.js';
 import { BlockService, type MigrationProgress } from '../src/blockstore/index.js';
-import { makeExportLauncher } from '../src/cli/exporter-launcher.js';
+import { makeExportLauncher } from '../src/cli/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { BLOCK, NbdClient, PatternWriter } from '../src/hypervisor/index.js';
 import { GiB, MiB, SeededBytes, median, round } from './lib.js';
