@@ -10,7 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { assertSafeId, fsyncDir, runCleanups, writeNewFileDurably } from './fs-util.js';
+import { assertSafeId, fsyncDir, runCleanups, writeNewFileDurably } from '../common/fs-util.js';
 
 /** Contents of `meta.json`. */
 export interface ChunkedMeta {

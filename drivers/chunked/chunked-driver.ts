@@ -41,7 +41,7 @@ import {
 } from './chunk-layout.js';
 import { ChunkedHandle } from './chunked-handle.js';
 import { chunkedPoolStats, measureChunkedPool } from './chunked-stats.js';
-import { errnoOf, fsyncDir, messageOf, pathExists, runCleanups, specChanges } from './fs-util.js';
+import { errnoOf, fsyncDir, messageOf, pathExists, runCleanups, specChanges } from '../common/fs-util.js';
 
 /** The driver name used in configuration (`driver: chunked`). */
 export const CHUNKED_DRIVER_NAME = 'chunked';

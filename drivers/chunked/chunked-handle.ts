@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ByteRange, IoAccounting, VolumeHandle } from '../../src/blockstore/index.js';
 import { AppError } from '../../src/shared/index.js';
 import { objectIndex, objectName, readMeta } from './chunk-layout.js';
-import { errnoOf, fsyncDir, isAllZero, messageOf, readFully, writeFully } from './fs-util.js';
+import { errnoOf, fsyncDir, isAllZero, messageOf, readFully, writeFully } from '../common/fs-util.js';
 
 /** What a handle needs to know about the volume it serves. */
 export interface ChunkedHandleContext {

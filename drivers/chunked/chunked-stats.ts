@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { BackendSpec, PoolSpec, PoolStats } from '../../src/blockstore/index.js';
 import { GiB, round2 } from '../../src/shared/index.js';
 import { nameIdOfVolumeDir, readMeta, snapshotIdOfDir } from './chunk-layout.js';
-import { errnoOf, pathExists } from './fs-util.js';
+import { errnoOf, pathExists } from '../common/fs-util.js';
 
 /** Driver version reported in get_pools. */
 export const CHUNKED_DRIVER_VERSION = '1.0';

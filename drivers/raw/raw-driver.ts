@@ -23,7 +23,7 @@ import {
 } from '../../src/blockstore/index.js';
 import type { VolumeStatus } from '../../src/model/index.js';
 import { AppError, GiB, type ErrorCode } from '../../src/shared/index.js';
-import { errnoOf, fsyncDir, messageOf, pathExists, runCleanups, specChanges, writeNewFileDurably } from './fs-util.js';
+import { errnoOf, fsyncDir, messageOf, pathExists, runCleanups, specChanges, writeNewFileDurably } from '../common/fs-util.js';
 import { RawHandle } from './raw-handle.js';
 import {
   nameIdOfVolumeFile,

@@ -5,7 +5,7 @@
 import fsp from 'node:fs/promises';
 import type { ByteRange, IoAccounting, VolumeHandle } from '../../src/blockstore/index.js';
 import { AppError } from '../../src/shared/index.js';
-import { errnoOf, messageOf } from './fs-util.js';
+import { errnoOf, messageOf } from '../common/fs-util.js';
 import { dataRanges, readFully, writeFully } from './sparse.js';
 
 /** What a handle needs to know about the volume it serves. */

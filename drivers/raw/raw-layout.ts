@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { assertSafeId } from './fs-util.js';
+import { assertSafeId } from '../common/fs-util.js';
 
 const VOLUME_FILE = /^volume-(.+)\.img$/;
 const SNAPSHOT_META = /^snapshot-(.+)\.json$/;

@@ -6,7 +6,7 @@ import { constants as fsc } from 'node:fs';
 import fsp from 'node:fs/promises';
 import fsExt from 'fs-ext';
 import type { ByteRange } from '../../src/blockstore/index.js';
-import { errnoOf, runCleanups } from './fs-util.js';
+import { errnoOf, runCleanups } from '../common/fs-util.js';
 
 const SEEK_DATA = 3;
 const SEEK_HOLE = 4;

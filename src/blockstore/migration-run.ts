@@ -25,6 +25,40 @@ export interface RunOptions {
   readonly rateLimiter?: RateLimiter | null;
 }
 
+/**
+ * Records a driver-assisted move that has happened (in the run, or found by recovery): the volume
+ * takes the destination's host and AZ (and the new type on retype), status restored,
+ * `migration_status=success`, reservation released, journal closed.
+ */
+export function recordDriverMove(ctx: ServiceContext, m: MigrationRecord, outcome: 'success' | 'rolled-forward', providerLocation?: string | null): void {
+  const dest = ctx.poolOf(m.destHost);
+  inTx(ctx.db, () => {
+    const v = ctx.repo.getVolume(m.volumeId);
+    ctx.repo.updateVolume(
+      v.id,
+      {
+        host: m.destHost,
+        availabilityZone: dest.pool.availabilityZone,
+        migrationStatus: 'success',
+        status: restoredStatus(v.status, v.previousStatus),
+        previousStatus: v.status,
+        ...(providerLocation !== undefined ? { providerLocation } : {}),
+        ...(m.newTypeId ? { volumeTypeId: m.newTypeId } : {}),
+      },
+      ctx.now(),
+    );
+    ctx.journal.release(m.id);
+    ctx.journal.update(m.id, { phase: 'done', outcome, finishedAtMs: ctx.now() }, ctx.now());
+    ctx.repo.addEvent({
+      atMs: ctx.now(),
+      volumeId: v.id,
+      migrationId: m.id,
+      kind: `${m.kind}.${outcome}`,
+      message: outcome === 'success' ? `driver-assisted move to ${m.destHost} (no data copied)` : `driver-assisted move to ${m.destHost} had happened; state updated after restart`,
+    });
+  });
+}
+
 /** `volume_types_diff` extra specs: every key of either type, unchanged keys included (section 3.1). */
 export function typeDiff(oldSpecs: Readonly<Record<string, string>>, newSpecs: Readonly<Record<string, string>>): TypeDiff {
   const keys = new Set([...Object.keys(oldSpecs), ...Object.keys(newSpecs)]);
@@ -124,25 +158,7 @@ async function execute(ctx: ServiceContext, m: MigrationRecord, opts: RunOptions
       capabilities,
     });
     if (result.moved) {
-      inTx(ctx.db, () => {
-        const v = ctx.repo.getVolume(m.volumeId);
-        ctx.repo.updateVolume(
-          v.id,
-          {
-            host: m.destHost,
-            availabilityZone: dest.pool.availabilityZone,
-            migrationStatus: 'success',
-            status: restoredStatus(v.status, v.previousStatus),
-            previousStatus: v.status,
-            ...(result.providerLocation !== undefined ? { providerLocation: result.providerLocation } : {}),
-            ...(m.newTypeId ? { volumeTypeId: m.newTypeId } : {}),
-          },
-          ctx.now(),
-        );
-        ctx.journal.release(m.id);
-        ctx.journal.update(m.id, { phase: 'done', outcome: 'success', finishedAtMs: ctx.now() }, ctx.now());
-        ctx.repo.addEvent({ atMs: ctx.now(), volumeId: v.id, migrationId: m.id, kind: `${m.kind}.success`, message: `driver-assisted move to ${m.destHost} (no data copied)` });
-      });
+      recordDriverMove(ctx, m, 'success', result.providerLocation);
       progress('done');
       return;
     }

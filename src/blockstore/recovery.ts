@@ -1,7 +1,7 @@
 import { parseHost } from '../model/index.js';
 import { AppError, GiB } from '../shared/index.js';
 import type { ServiceContext } from './context.js';
-import { finishSwappedMigration, restoredStatus, rollBackMigration } from './migration-cleanup.js';
+import { finishSwappedMigration, rollBackMigration } from './migration-cleanup.js';
 import type { MigrationRecord } from './migration-journal.js';
 import { ProcessLock } from './locks.js';
 import { inTx } from './state-db.js';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ensureAttachmentsServed } from './attachments.js';
 import { stopExporter } from './exporter.js';
 import { recoverLive } from './migration-live.js';
+import { recordDriverMove } from './migration-run.js';
 
 /** What recovery did to one interrupted operation. */
 export interface RecoveryAction {
@@ -71,25 +72,7 @@ async function recoverMigration(ctx: ServiceContext, m: MigrationRecord): Promis
         return { ...base, action: 'rolled-back', message: `driver-assisted ${m.kind} to ${m.destHost} interrupted before the move; volume stays on ${m.srcHost}` };
       }
       if (await ctx.driverOf(m.destHost).volumeExists(destLoc)) {
-        const dest = ctx.poolOf(m.destHost);
-        inTx(ctx.db, () => {
-          const v = ctx.repo.getVolume(m.volumeId);
-          ctx.repo.updateVolume(
-            v.id,
-            {
-              host: m.destHost,
-              availabilityZone: dest.pool.availabilityZone,
-              migrationStatus: 'success',
-              status: restoredStatus(v.status, v.previousStatus),
-              previousStatus: v.status,
-              ...(m.newTypeId ? { volumeTypeId: m.newTypeId } : {}),
-            },
-            ctx.now(),
-          );
-          ctx.journal.release(m.id);
-          ctx.journal.update(m.id, { phase: 'done', outcome: 'rolled-forward', finishedAtMs: ctx.now() }, ctx.now());
-          ctx.repo.addEvent({ atMs: ctx.now(), volumeId: v.id, migrationId: m.id, kind: `${m.kind}.rolled-forward`, message: `driver-assisted move to ${m.destHost} had happened; state updated after restart` });
-        });
+        recordDriverMove(ctx, m, 'rolled-forward');
         return { ...base, action: 'rolled-forward', message: `driver-assisted ${m.kind} to ${m.destHost} had moved the data; recorded it` };
       }
       inTx(ctx.db, () => {

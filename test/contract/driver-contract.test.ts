@@ -645,7 +645,9 @@ describe('raw: driver-assisted move by rename', () => {
     expect((await driver.migrateVolume!(vol, 'available', target())).moved).toBe(true);
   });
 
-  it.skipIf(!SECOND_FS)('declines between different file systems (/dev/shm vs the temp dir)', async () => {
+  it('declines between different file systems (/dev/shm vs the temp dir)', async () => {
+    // Debian machines (and CI) mount /dev/shm as its own tmpfs; fail loudly where it is not.
+    expect(SECOND_FS, '/dev/shm must be a file system other than the temp dir for this test').toBe(true);
     const shmRoot = await fs.mkdtemp('/dev/shm/ballast-driver-contract-');
     try {
       const split = raw.factory({ ...backend, pools: [backend.pools[0]!, poolSpec(shmRoot, 'p2')] });

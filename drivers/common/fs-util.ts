@@ -1,5 +1,5 @@
 /**
- * Small file-system helpers of the raw driver: errno checks, directory fsync, id checks, and
+ * Small file-system helpers shared by the volume drivers: errno checks, directory fsync, id checks, and
  * cleanup after a failed step that reports (never hides) what could not be undone.
  */
 import fsp from 'node:fs/promises';
@@ -72,7 +72,7 @@ const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 /** Ids become file names: refuse anything that could escape the pool directory. */
 export function assertSafeId(kind: 'volume' | 'snapshot', id: string): void {
   if (!SAFE_ID.test(id)) {
-    throw new AppError('DRIVER_ERROR', `raw: invalid ${kind} id ${JSON.stringify(id)} (letters, digits, '.', '_', '-' only)`, {
+    throw new AppError('DRIVER_ERROR', `invalid ${kind} id ${JSON.stringify(id)} (letters, digits, '.', '_', '-' only)`, {
       retryable: false,
     });
   }
@@ -82,4 +82,35 @@ export function assertSafeId(kind: 'volume' | 'snapshot', id: string): void {
 export function specChanges(diff: { readonly extraSpecs: Readonly<Record<string, readonly [string | null, string | null]>> }, key: string): boolean {
   const pair = diff.extraSpecs[key];
   return pair !== undefined && pair[0] !== pair[1];
+}
+
+const ZEROS = Buffer.alloc(1024 * 1024);
+
+/** True when `length` bytes of `buf` from `start` are all zero (memcmp speed). */
+export function isAllZero(buf: Buffer, start: number, length: number): boolean {
+  for (let off = 0; off < length; off += ZEROS.length) {
+    const n = Math.min(ZEROS.length, length - off);
+    if (buf.compare(ZEROS, 0, n, start + off, start + off + n) !== 0) return false;
+  }
+  return true;
+}
+
+/** Reads into `buf[bufOffset..]` until `length` bytes are read or the file ends; returns the bytes read. */
+export async function readFully(fh: fsp.FileHandle, buf: Buffer, bufOffset: number, length: number, position: number): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(buf, bufOffset + done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** Writes all `length` bytes of `buf[bufOffset..]` at `position`. */
+export async function writeFully(fh: fsp.FileHandle, buf: Buffer, bufOffset: number, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesWritten } = await fh.write(buf, bufOffset + done, length - done, position + done);
+    done += bytesWritten;
+  }
 }
