@@ -273,10 +273,19 @@ async function drive(host: MirrorHost, rec: MirrorRecord, options: MirrorOptions
     })
     .catch((e: unknown) => (stopWaiting.signal.aborted ? null : Promise.reject(e)));
   events.catch(() => undefined); // a rejection between two races is not "unhandled"; the next race sees it
+  let firstLen = 0;
+  let capLifted = false;
   try {
     for (;;) {
       if (signal?.aborted) return await failBeforePivot(host, rec, t, cancelled());
       const job = await blockJobOf(qmp, jobId);
+      // The speed cap is for the first pass over the volume; once it is done, the catch-up with the
+      // consumer's writes runs uncapped, or a busy writer could keep the job from ever being READY.
+      if (job && firstLen === 0) firstLen = job.len;
+      if (job && !capLifted && firstLen > 0 && job.offset >= firstLen) {
+        capLifted = true;
+        await qmp.execute('block-job-set-speed', { device: jobId, speed: 0 }).catch(() => undefined);
+      }
       const status = job?.status ?? (await jobOf(qmp, jobId))?.status;
       if (status === undefined || TERMINAL.has(status)) return await settle(host, rec, t, undefined);
       if (FINISHING.has(status)) return await settle(host, rec, t, await waitJobEnd(qmp, jobId));
