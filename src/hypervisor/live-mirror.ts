@@ -133,6 +133,8 @@ function lostConnection(host: MirrorHost, rec: MirrorRecord, e: unknown): unknow
  */
 export const MIRROR_COPY_MODE = 'background';
 export const MIRROR_GRANULARITY_BYTES = 4096;
+/** See `MirrorOptions.convergeTimeoutMs`. */
+export const DEFAULT_CONVERGE_TIMEOUT_MS = 120_000;
 
 /** Starts a live mirror of the active node to `target` and drives it to the pivot. */
 export async function startMirror(host: MirrorHost, target: BlockSource, options: MirrorOptions): Promise<MirrorResult> {
@@ -275,6 +277,8 @@ async function drive(host: MirrorHost, rec: MirrorRecord, options: MirrorOptions
   events.catch(() => undefined); // a rejection between two races is not "unhandled"; the next race sees it
   let firstLen = 0;
   let capLifted = false;
+  let firstPassAt = 0;
+  const convergeTimeoutMs = options.convergeTimeoutMs ?? DEFAULT_CONVERGE_TIMEOUT_MS;
   try {
     for (;;) {
       if (signal?.aborted) return await failBeforePivot(host, rec, t, cancelled());
@@ -284,7 +288,14 @@ async function drive(host: MirrorHost, rec: MirrorRecord, options: MirrorOptions
       if (job && firstLen === 0) firstLen = job.len;
       if (job && !capLifted && firstLen > 0 && job.offset >= firstLen) {
         capLifted = true;
+        firstPassAt = Date.now();
         await qmp.execute('block-job-set-speed', { device: jobId, speed: 0 }).catch(() => undefined);
+      }
+      if (capLifted && job?.status !== 'ready' && Date.now() - firstPassAt > convergeTimeoutMs) {
+        return await failBeforePivot(host, rec, t, {
+          code: 'MIGRATION_FAILED',
+          message: `mirror ${jobId} did not converge within ${Math.round(convergeTimeoutMs / 1000)} s after its first pass: the consumer rewrites data faster than it can be copied; the volume stays on ${rec.sourceNode}`,
+        });
       }
       const status = job?.status ?? (await jobOf(qmp, jobId))?.status;
       if (status === undefined || TERMINAL.has(status)) return await settle(host, rec, t, undefined);

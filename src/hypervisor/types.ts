@@ -77,6 +77,12 @@ export interface MirrorOptions {
   onProgress?(p: MirrorProgress): void;
   /** QEMU job id (default `mirror-<generation>`). */
   readonly jobId?: string;
+  /**
+   * How long, after the first pass over the volume, the job may take to become READY (no dirty
+   * block left) before the move fails as not converging: the consumer rewrites data faster than it
+   * can be copied. Default 120 s.
+   */
+  readonly convergeTimeoutMs?: number;
 }
 
 /** Result of a live mirror that pivoted. */

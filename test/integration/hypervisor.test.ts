@@ -454,6 +454,33 @@ describe('live mirror with a writer that never stops', () => {
     expect((await verifyImage(dst, size, writer.last)).bad).toEqual([]);
   });
 
+  test('a consumer rewriting its whole volume faster than the copy: the move fails as not converging, the source keeps every write', async () => {
+    const size = 64 * MiB;
+    const src = join(dir, 'src.raw');
+    const dst = join(dir, 'dst.raw');
+    await writeBaseline(src, size);
+    qemuImgCreate(dst, size);
+    const nbd = await startQemuNbd(src, join(dir, 'busy.sock'));
+    const d = await StorageDaemon.start({ runDir: dir, name: 'vm6', source: { kind: 'nbd', socketPath: join(dir, 'busy.sock'), exportName: 'vol' }, exportName: 'vol', writable: true });
+    const client = await NbdClient.connect(socketOf(d.address), 'vol');
+    const writer = new PatternWriter(client, { blocks: size / BLOCK, seed: 6 });
+    writer.start();
+    await writer.until(() => writer.acked >= 100, 20_000, '100 writes');
+    await expect(d.mirrorTo({ kind: 'file', path: dst }, { convergeTimeoutMs: 2000 })).rejects.toMatchObject({
+      code: 'MIGRATION_FAILED',
+      message: expect.stringContaining('did not converge'),
+    });
+    const at = writer.acked;
+    await writer.until(() => writer.acked >= at + 100, 20_000, 'writes after the failed move');
+    await writer.stop();
+    await client.disconnect();
+    expect(writer.errors).toEqual([]);
+    expect(await d.activeNode()).toBe('vol-0');
+    await d.stop();
+    await stopChild(nbd);
+    expect((await verifyImage(src, size, writer.last)).bad).toEqual([]);
+  });
+
   test('a crash of the Node side mid-mirror: a new process finds the job and cancels it, then finds another and completes it', async () => {
     const size = 64 * MiB;
     const src = join(dir, 'src.raw');
