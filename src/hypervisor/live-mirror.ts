@@ -276,7 +276,7 @@ async function drive(host: MirrorHost, rec: MirrorRecord, options: MirrorOptions
     .catch((e: unknown) => (stopWaiting.signal.aborted ? null : Promise.reject(e)));
   events.catch(() => undefined); // a rejection between two races is not "unhandled"; the next race sees it
   let firstLen = 0;
-  let capLifted = false;
+  let firstPassDone = false;
   let firstPassAt = 0;
   const convergeTimeoutMs = options.convergeTimeoutMs ?? DEFAULT_CONVERGE_TIMEOUT_MS;
   try {
@@ -286,12 +286,12 @@ async function drive(host: MirrorHost, rec: MirrorRecord, options: MirrorOptions
       // The speed cap is for the first pass over the volume; once it is done, the catch-up with the
       // consumer's writes runs uncapped, or a busy writer could keep the job from ever being READY.
       if (job && firstLen === 0) firstLen = job.len;
-      if (job && !capLifted && firstLen > 0 && job.offset >= firstLen) {
-        capLifted = true;
+      if (job && !firstPassDone && firstLen > 0 && job.offset >= firstLen) {
+        firstPassDone = true;
         firstPassAt = Date.now();
-        await qmp.execute('block-job-set-speed', { device: jobId, speed: 0 }).catch(() => undefined);
+        if (options.liftCapAfterFirstPass !== false) await qmp.execute('block-job-set-speed', { device: jobId, speed: 0 }).catch(() => undefined);
       }
-      if (capLifted && job?.status !== 'ready' && Date.now() - firstPassAt > convergeTimeoutMs) {
+      if (firstPassDone && job?.status !== 'ready' && Date.now() - firstPassAt > convergeTimeoutMs) {
         return await failBeforePivot(host, rec, t, {
           code: 'MIGRATION_FAILED',
           message: `mirror ${jobId} did not converge within ${Math.round(convergeTimeoutMs / 1000)} s after its first pass: the consumer rewrites data faster than it can be copied; the volume stays on ${rec.sourceNode}`,

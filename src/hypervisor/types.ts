@@ -83,6 +83,8 @@ export interface MirrorOptions {
    * can be copied. Default 120 s.
    */
   readonly convergeTimeoutMs?: number;
+  /** Lift the speed cap once the first pass is done (default true), so the catch-up converges. */
+  readonly liftCapAfterFirstPass?: boolean;
 }
 
 /** Result of a live mirror that pivoted. */
