@@ -11,9 +11,8 @@ import { loadavg } from 'node:os';
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { builtinDrivers } from '../drivers/index.js';
 import { BlockService, type MigrationProgress } from '../src/blockstore/index.js';
-import { makeExportLauncher } from '../src/cli/index.js';
+import { serviceOptions } from '../src/cli/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { BLOCK, NbdClient, PatternWriter } from '../src/hypervisor/index.js';
 import { GiB, MiB, SeededBytes, median, round } from './lib.js';
@@ -112,19 +111,7 @@ export async function runLiveBench(opts: { repoRoot: string; tmpDir: string; rep
   const configFile = path.join(tmpDir, 'ballast.yaml');
   await writeFile(configFile, CONFIG);
   const config = await loadConfig(configFile);
-  const service = await BlockService.open({
-    stateDbPath: config.stateDbPath,
-    runDir: path.join(config.dataDir, '.run'),
-    backends: config.backends,
-    volumeTypes: config.volumeTypes,
-    defaultVolumeType: config.defaultVolumeType,
-    drivers: builtinDrivers,
-    copy: config.copy,
-    hypervisor: {
-      runDir: path.join(config.dataDir, '.run', 'hv'),
-      launchExporter: makeExportLauncher({ cliPath: path.join(opts.repoRoot, 'dist', 'src', 'cli', 'main.js'), configFile: config.configFile }),
-    },
-  });
+  const service = await BlockService.open(serviceOptions(config));
   const loadBefore = loadavg().map((x) => round(x));
   const samples: LiveSample[] = [];
   let volumeId: string | null = null;

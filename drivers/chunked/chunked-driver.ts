@@ -9,6 +9,7 @@
  * time proportional to the data written, not to the volume size.
  */
 import fsp from 'node:fs/promises';
+import { DriverBase } from '../common/driver-base.js';
 import { constants as fsc } from 'node:fs';
 import path from 'node:path';
 import {
@@ -26,7 +27,7 @@ import {
   type VolumeLocator,
 } from '../../src/blockstore/index.js';
 import type { VolumeStatus } from '../../src/model/index.js';
-import { AppError, GiB, MiB, type ErrorCode } from '../../src/shared/index.js';
+import { AppError, GiB, MiB } from '../../src/shared/index.js';
 import {
   META_FILE,
   nameIdOfVolumeDir,
@@ -41,7 +42,7 @@ import {
 } from './chunk-layout.js';
 import { ChunkedHandle } from './chunked-handle.js';
 import { chunkedPoolStats, measureChunkedPool } from './chunked-stats.js';
-import { errnoOf, fsyncDir, messageOf, pathExists, runCleanups, specChanges } from '../common/fs-util.js';
+import { errnoOf, fsyncDir, pathExists, runCleanups, specChanges } from '../common/fs-util.js';
 
 /** The driver name used in configuration (`driver: chunked`). */
 export const CHUNKED_DRIVER_NAME = 'chunked';
@@ -53,7 +54,7 @@ export const CHUNKED_CHUNK_SIZE_SPEC = 'chunked:chunk_size_mib';
 export const DEFAULT_CHUNK_SIZE_MIB = 4;
 
 /** ChunkedDriver implements the volume-driver port with directories of fixed-size objects. */
-export class ChunkedDriver implements VolumeDriver {
+export class ChunkedDriver extends DriverBase implements VolumeDriver {
   readonly driverName = CHUNKED_DRIVER_NAME;
   readonly copyMode = 'file' as const;
   /** Object size of volumes created from now on (existing volumes keep theirs, in meta.json). */
@@ -61,7 +62,8 @@ export class ChunkedDriver implements VolumeDriver {
   private readonly chunkSizeBytes: number;
   private readonly io = new IoAccounting();
 
-  constructor(readonly backend: BackendSpec) {
+  constructor(backend: BackendSpec) {
+    super(backend);
     const option = backend.options['chunkSizeMiB'] ?? DEFAULT_CHUNK_SIZE_MIB;
     const bytes = typeof option === 'number' ? option * MiB : Number.NaN;
     if (!Number.isSafeInteger(bytes) || bytes <= 0) {
@@ -313,54 +315,5 @@ export class ChunkedDriver implements VolumeDriver {
       if (errnoOf(e) === 'ENOENT') throw this.error('VOLUME_NOT_FOUND', `no ${this.label(vol)}`, e);
       throw this.error('DRIVER_ERROR', `cannot read ${path.join(dir, META_FILE)} of ${this.label(vol)}`, e);
     }
-  }
-
-  private async exists(p: string, what: string): Promise<boolean> {
-    try {
-      return await pathExists(p);
-    } catch (e) {
-      throw this.error('DRIVER_ERROR', `cannot ${what}`, e);
-    }
-  }
-
-  private sizeBytesOf(sizeGiB: number, vol: VolumeLocator): number {
-    const bytes = sizeGiB * GiB;
-    if (!(sizeGiB > 0) || !Number.isSafeInteger(bytes)) {
-      throw this.error('DRIVER_ERROR', `invalid size ${sizeGiB} GiB for ${this.label(vol)}`, undefined, { retryable: false });
-    }
-    return bytes;
-  }
-
-  private poolOf(name: string): PoolSpec {
-    const pool = this.backend.pools.find((p) => p.name === name);
-    if (!pool) {
-      throw new AppError('DRIVER_ERROR', `chunked: pool ${name} is not configured on back-end ${this.backend.host}@${this.backend.name}`, {
-        retryable: false,
-      });
-    }
-    return pool;
-  }
-
-  private poolLabel(pool: PoolSpec): string {
-    return `${this.backend.host}@${this.backend.name}#${pool.name}`;
-  }
-
-  private label(vol: VolumeLocator): string {
-    return `volume-${vol.nameId} in pool ${this.backend.host}@${this.backend.name}#${vol.pool}`;
-  }
-
-  private error(
-    code: ErrorCode,
-    what: string,
-    cause?: unknown,
-    opts: { readonly retryable?: boolean; readonly cleanup?: readonly string[] } = {},
-  ): AppError {
-    const suffix = cause === undefined ? '' : `: ${messageOf(cause)}`;
-    const cleanup = opts.cleanup && opts.cleanup.length > 0 ? ` (cleanup failed: ${opts.cleanup.join('; ')})` : '';
-    return new AppError(code, `chunked: ${what}${suffix}${cleanup}`, {
-      ...(cause === undefined ? {} : { cause }),
-      ...(opts.retryable === undefined ? {} : { retryable: opts.retryable }),
-      ...(opts.cleanup && opts.cleanup.length > 0 ? { details: { cleanupFailures: opts.cleanup } } : {}),
-    });
   }
 }

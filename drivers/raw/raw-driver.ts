@@ -5,11 +5,11 @@
  * `raw-stats.ts` for how capacity (thin and thick) is accounted.
  */
 import fsp from 'node:fs/promises';
+import { DriverBase } from '../common/driver-base.js';
 import path from 'node:path';
 import {
   type ConnectionInfo,
   IoAccounting,
-  type BackendSpec,
   type DriverMigrateResult,
   type IoStats,
   type MigratedVolumeUpdate,
@@ -22,8 +22,8 @@ import {
   type VolumeLocator,
 } from '../../src/blockstore/index.js';
 import type { VolumeStatus } from '../../src/model/index.js';
-import { AppError, GiB, type ErrorCode } from '../../src/shared/index.js';
-import { errnoOf, fsyncDir, messageOf, pathExists, runCleanups, specChanges, writeNewFileDurably } from '../common/fs-util.js';
+import { GiB } from '../../src/shared/index.js';
+import { errnoOf, fsyncDir, pathExists, runCleanups, specChanges, writeNewFileDurably } from '../common/fs-util.js';
 import { RawHandle } from './raw-handle.js';
 import {
   nameIdOfVolumeFile,
@@ -47,12 +47,11 @@ export const RAW_PREALLOCATE_SPEC = 'raw:preallocate';
 const MOVABLE_STATUSES: ReadonlySet<VolumeStatus> = new Set<VolumeStatus>(['available', 'maintenance', 'retyping']);
 
 /** RawDriver implements the volume-driver port with sparse image files. */
-export class RawDriver implements VolumeDriver {
+export class RawDriver extends DriverBase implements VolumeDriver {
   readonly driverName = RAW_DRIVER_NAME;
   readonly copyMode = 'block' as const;
   private readonly io = new IoAccounting();
 
-  constructor(readonly backend: BackendSpec) {}
 
   async setup(): Promise<void> {
     for (const pool of this.backend.pools) {
@@ -321,54 +320,5 @@ export class RawDriver implements VolumeDriver {
       if (errnoOf(e) === 'ENOENT') throw this.error('VOLUME_NOT_FOUND', `no ${this.label(vol)}`, e);
       throw this.error('DRIVER_ERROR', `cannot stat ${this.label(vol)}`, e);
     }
-  }
-
-  private async exists(file: string, what: string): Promise<boolean> {
-    try {
-      return await pathExists(file);
-    } catch (e) {
-      throw this.error('DRIVER_ERROR', `cannot ${what}`, e);
-    }
-  }
-
-  private sizeBytesOf(sizeGiB: number, vol: VolumeLocator): number {
-    const bytes = sizeGiB * GiB;
-    if (!(sizeGiB > 0) || !Number.isSafeInteger(bytes)) {
-      throw this.error('DRIVER_ERROR', `invalid size ${sizeGiB} GiB for ${this.label(vol)}`, undefined, { retryable: false });
-    }
-    return bytes;
-  }
-
-  private poolOf(name: string): PoolSpec {
-    const pool = this.backend.pools.find((p) => p.name === name);
-    if (!pool) {
-      throw new AppError('DRIVER_ERROR', `raw: pool ${name} is not configured on back-end ${this.backend.host}@${this.backend.name}`, {
-        retryable: false,
-      });
-    }
-    return pool;
-  }
-
-  private poolLabel(pool: PoolSpec): string {
-    return `${this.backend.host}@${this.backend.name}#${pool.name}`;
-  }
-
-  private label(vol: VolumeLocator): string {
-    return `volume-${vol.nameId} in pool ${this.backend.host}@${this.backend.name}#${vol.pool}`;
-  }
-
-  private error(
-    code: ErrorCode,
-    what: string,
-    cause?: unknown,
-    opts: { readonly retryable?: boolean; readonly cleanup?: readonly string[] } = {},
-  ): AppError {
-    const suffix = cause === undefined ? '' : `: ${messageOf(cause)}`;
-    const cleanup = opts.cleanup && opts.cleanup.length > 0 ? ` (cleanup failed: ${opts.cleanup.join('; ')})` : '';
-    return new AppError(code, `raw: ${what}${suffix}${cleanup}`, {
-      ...(cause === undefined ? {} : { cause }),
-      ...(opts.retryable === undefined ? {} : { retryable: opts.retryable }),
-      ...(opts.cleanup && opts.cleanup.length > 0 ? { details: { cleanupFailures: opts.cleanup } } : {}),
-    });
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { makeExportLauncher } from '../../src/cli/exporter-launcher.js';
+import { makeExportLauncher, serviceOptions } from '../../src/cli/index.js';
 import { builtinDrivers } from '../../drivers/index.js';
 import { BlockService, type FaultInjector, type VolumeDriver } from '../../src/blockstore/index.js';
 import { loadConfig, writeInitConfig, type LoadedConfig } from '../../src/config/index.js';
@@ -59,19 +59,15 @@ export async function makeDeployment(configText: string | 'init' = SMALL_CONFIG)
     dir,
     config,
     async open(opts = {}) {
-      const s = await BlockService.open({
-        stateDbPath: config.stateDbPath,
-        runDir: join(config.dataDir, '.run'),
-        backends: config.backends,
-        volumeTypes: config.volumeTypes,
-        defaultVolumeType: config.defaultVolumeType,
-        drivers: builtinDrivers,
-        copy: config.copy,
-        ...(opts.faults ? { faults: opts.faults } : {}),
-        ...(opts.hypervisor
-          ? { hypervisor: { runDir: join(config.dataDir, '.run', 'hv'), launchExporter: makeExportLauncher({ cliPath: resolve('dist/src/cli/main.js'), configFile: config.configFile }) } }
-          : {}),
-      });
+      const s = await BlockService.open(
+        serviceOptions(config, {
+          ...(opts.faults ? { faults: opts.faults } : {}),
+          // Exporters run the built CLI (this file runs from the sources under vitest).
+          hypervisor: opts.hypervisor
+            ? { runDir: join(config.dataDir, '.run', 'hv'), launchExporter: makeExportLauncher({ cliPath: resolve('dist/src/cli/main.js'), configFile: config.configFile }) }
+            : undefined,
+        }),
+      );
       opened.push(s);
       return s;
     },

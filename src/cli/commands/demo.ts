@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { builtinDrivers } from '../../../drivers/index.js';
 import { BlockService, poolView, type MigrationRecord } from '../../blockstore/index.js';
 import { BLOCK, NbdClient, PatternWriter, verifyImage } from '../../hypervisor/index.js';
-import { hypervisorSettings } from '../service-factory.js';
+import { serviceOptions } from '../service-factory.js';
 import { loadConfig, writeInitConfig } from '../../config/index.js';
 import { AppError, formatBytes, MiB, toAppError } from '../../shared/index.js';
 import { renderTable, reportError, type CliIo } from '../io.js';
@@ -54,16 +54,7 @@ async function runDemo(io: CliIo, dir: string): Promise<void> {
   const file = await writeInitConfig(dir);
   const config = await loadConfig(file, { driverNames: Object.keys(builtinDrivers) });
   say(`== 1. A demo deployment: ${file}`);
-  const service = await BlockService.open({
-    stateDbPath: config.stateDbPath,
-    runDir: join(config.dataDir, '.run'),
-    backends: config.backends,
-    volumeTypes: config.volumeTypes,
-    defaultVolumeType: config.defaultVolumeType,
-    drivers: builtinDrivers,
-    copy: config.copy,
-    hypervisor: hypervisorSettings(config),
-  });
+  const service = await BlockService.open(serviceOptions(config));
   try {
     const pools = (await service.listPools()).map(poolView);
     say(renderTable(['Pool', 'Driver', 'Total GiB', 'Thin', 'Backend name'], pools.map((p) => [p.name, p.name.includes('@fast') ? 'raw' : 'chunked', p.capabilities['total_capacity_gb'], p.capabilities['thin_provisioning_support'], p.capabilities['volume_backend_name']])));
