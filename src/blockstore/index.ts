@@ -8,7 +8,7 @@ export type { MigrationRecord, MigrationPhase } from './migration-journal.js';
 export type { MigrationProgress, RunOptions } from './migration-run.js';
 export type { RecoveryAction } from './recovery.js';
 export type { RetypeResult, MigrationPolicy } from './retype.js';
-export type { PoolView } from './scheduler.js';
+export { poolCapacity, type PoolView } from './scheduler.js';
 export type { CreateVolumeRequest } from './volume-ops.js';
 export { faultsFromEnv, FAULT_STAGES, noFaults, type FaultInjector, type FaultStage } from './faults.js';
 export { volumeView, snapshotView, poolView, migrationView, typeView } from './views.js';

@@ -4,7 +4,7 @@ import { AppError, systemClock, uuidGenerator, type Clock, type IdGenerator } fr
 import { attachLive, detachLive, readHypervisorState, type HypervisorSettings } from './attachments.js';
 import { ServiceContext, type CopySettings } from './context.js';
 import { readVolumeToFile, writeVolumeFromFile, type DataProgress } from './data-io.js';
-import type { BackendSpec, DriverFactory, VolumeDriver } from './driver-port.js';
+import type { BackendSpec, DriverFactory, IoCounters, VolumeDriver } from './driver-port.js';
 import { noFaults, type FaultInjector } from './faults.js';
 import { acceptMigration, type MigrateOptions } from './migration-accept.js';
 import type { MigrationRecord } from './migration-journal.js';
@@ -104,6 +104,26 @@ export class BlockService {
   async listPools(): Promise<PoolView[]> {
     const stats = await this.ctx.poolStats();
     return this.ctx.poolViews(stats);
+  }
+
+  /**
+   * Cumulative I/O counters of this process's drivers: per pool (`host@backend#pool`) and per
+   * volume id (the drivers count by back-end object name; this maps `name_id` back to the id).
+   */
+  ioStats(): { pools: Record<string, IoCounters>; volumes: Record<string, IoCounters> } {
+    const byNameId = new Map(this.ctx.repo.listVolumes(true).map((v) => [v.nameIdOverride ?? v.id, v.id]));
+    const pools: Record<string, IoCounters> = {};
+    const volumes: Record<string, IoCounters> = {};
+    for (const [backendName, driver] of this.ctx.drivers) {
+      const s = driver.ioStats();
+      const b = this.ctx.backends.find((x) => x.name === backendName)!;
+      for (const [pool, c] of Object.entries(s.pools)) pools[`${b.host}@${b.name}#${pool}`] = c;
+      for (const [nameId, c] of Object.entries(s.volumes)) {
+        const id = byNameId.get(nameId);
+        if (id) volumes[id] = c;
+      }
+    }
+    return { pools, volumes };
   }
 
   listTypes(): VolumeType[] {

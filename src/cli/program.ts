@@ -7,6 +7,9 @@ import { registerMigrateCommands } from './commands/migrate.js';
 import { registerPolicyCommands } from './commands/policy.js';
 import { registerPoolCommands } from './commands/pool.js';
 import { registerVolumeCommands } from './commands/volume.js';
+import { registerTelemetryCommands } from './commands/telemetry.js';
+import { registerPlanCommands } from './commands/plan.js';
+import { registerApplyCommands } from './commands/apply.js';
 
 /** Builds the `ballast` command tree (one command per line of Cinder's, plus Ballast's own). */
 export function buildProgram(io: CliIo): Command {
@@ -25,6 +28,9 @@ export function buildProgram(io: CliIo): Command {
   registerVolumeCommands(program, io);
   registerMigrateCommands(program, io);
   registerPolicyCommands(program, io);
+  registerTelemetryCommands(program, io);
+  registerPlanCommands(program, io);
+  registerApplyCommands(program, io);
   registerDemoCommand(program, io);
   registerExportCommand(program, io);
   return program;

@@ -1,0 +1,9 @@
+/**
+ * ballast apply / ballast run … (issue 5): being built; this placeholder only reserves the registration in program.ts.
+ *
+ * @module
+ */
+import type { Command } from 'commander';
+import type { CliIo } from '../io.js';
+
+export function registerApplyCommands(_program: Command, _io: CliIo): void {}
