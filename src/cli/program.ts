@@ -10,6 +10,7 @@ import { registerVolumeCommands } from './commands/volume.js';
 import { registerTelemetryCommands } from './commands/telemetry.js';
 import { registerPlanCommands } from './commands/plan.js';
 import { registerApplyCommands } from './commands/apply.js';
+import { registerServeCommands } from './commands/serve.js';
 
 /** Builds the `ballast` command tree (one command per line of Cinder's, plus Ballast's own). */
 export function buildProgram(io: CliIo): Command {
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIo): Command {
   registerTelemetryCommands(program, io);
   registerPlanCommands(program, io);
   registerApplyCommands(program, io);
+  registerServeCommands(program, io);
   registerDemoCommand(program, io);
   registerExportCommand(program, io);
   return program;
