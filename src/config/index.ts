@@ -28,4 +28,13 @@ export {
   type VolumeTypeSpec,
 } from './load.js';
 export { REPORTED_CAPABILITY_KEYS } from './checks.js';
-export { renderInitConfig, writeInitConfig, type WriteInitConfigOptions } from './init-template.js';
+export {
+  cinderControlPlaneSchema,
+  controlPlaneSchema,
+  embeddedControlPlaneSchema,
+  type CinderControlPlaneSettings,
+  type ControlPlaneSettings,
+} from './control-plane-schema.js';
+export { compileTelemetry, parseDurationMs, telemetrySchema, type TelemetryConfig, type TelemetryRetention } from './telemetry-schema.js';
+export { apiSchema, apiTokenSchema, parseListen, DEFAULT_API_LISTEN, DEFAULT_API_MAX_BODY_BYTES, type ApiConfig, type ApiTokenConfig } from './api-schema.js';
+export { renderInitConfig, renderInitPrices, writeInitConfig, type WriteInitConfigOptions } from './init-template.js';

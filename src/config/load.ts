@@ -20,6 +20,9 @@ import {
 } from '../shared/index.js';
 import { checkCompiledBackends, checkRawDocument, checkTypesMatchPools } from './checks.js';
 import { configSchema, type ConfigDocument } from './schema.js';
+import { resolveControlPlaneFiles, type ControlPlaneSettings } from './control-plane-schema.js';
+import { compileTelemetry, type TelemetryConfig } from './telemetry-schema.js';
+import type { ApiConfig } from './api-schema.js';
 
 /** Driver names accepted when the caller passes none. */
 export const DEFAULT_DRIVER_NAMES: readonly string[] = ['raw', 'chunked'];
@@ -50,8 +53,14 @@ export interface LoadedConfig {
   readonly volumeTypes: readonly VolumeTypeSpec[];
   /** Name of the default volume type, or null. */
   readonly defaultVolumeType: string | null;
+  /** The HTTP API of `ballast serve` (tokens stay as configured; tokenEnv is read at start). */
+  readonly api: ApiConfig;
+  /** The control plane to drive: embedded (default) or cinder; secret file paths made absolute. */
+  readonly controlPlane: ControlPlaneSettings;
   /** Problems that do not stop loading (e.g. a volume type no pool can serve). */
   readonly warnings: readonly FileProblem[];
+  /** The `telemetry:` section, compiled (defaults when the file has none). */
+  readonly telemetry: TelemetryConfig;
 }
 
 /** Options of {@link loadConfig} and {@link parseConfig}. */
@@ -175,7 +184,10 @@ function compile(source: YamlSource, configFile: string, doc: ConfigDocument): L
     backends,
     volumeTypes,
     defaultVolumeType: doc.defaultVolumeType,
+    controlPlane: resolveControlPlaneFiles(doc.controlPlane, configDir),
+    api: doc.api,
     warnings: sortProblems(checkTypesMatchPools(source, backends, volumeTypes)),
+    telemetry: compileTelemetry(doc.telemetry, dataDir, configDir),
   });
 }
 

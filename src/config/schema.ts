@@ -6,6 +6,9 @@
  * @module
  */
 import { z } from 'zod';
+import { telemetrySchema } from './telemetry-schema.js';
+import { apiSchema } from './api-schema.js';
+import { controlPlaneSchema, requireBackendsForEmbedded } from './control-plane-schema.js';
 
 /** The only `apiVersion` this loader understands. */
 export const CONFIG_API_VERSION = 'ballast/v1';
@@ -207,14 +210,18 @@ export const configSchema = z
     host: name('host').default('ballast').describe('The `host` part of host@backend#pool (default "ballast").'),
     stateDb: path('stateDb').default('state.db').describe('SQLite state database, relative to dataDir unless absolute (default state.db).'),
     copy: copySchema.prefault({}).describe('Generic copy settings for migrations (buffer size, throughput cap).'),
-    backends: z.array(backendSchema).min(1, { error: 'at least one back-end is needed' }).describe('Back-ends (Cinder enabled_backends).'),
+    backends: z.array(backendSchema).default([]).describe('Back-ends (Cinder enabled_backends); at least one unless controlPlane is cinder.'),
     volumeTypes: z.array(volumeTypeSchema).default([]).describe('Volume types users can choose from.'),
     defaultVolumeType: text('defaultVolumeType')
       .nullable()
       .default(null)
       .describe('Type used when a volume is created without one (Cinder default_volume_type); must name a type.'),
+    telemetry: telemetrySchema.prefault({}).describe('Telemetry: store (sqlite or influx), retention, windows, price catalogue, collector schedules.'),
+    api: apiSchema.prefault({}).describe('The HTTP API of `ballast serve` (listen address, tokens, noauth, body limit).'),
+    controlPlane: controlPlaneSchema.prefault('embedded').describe('The control plane: embedded (default, the back-ends above) or cinder (OpenStack Cinder, see docs/openstack.md).'),
   })
   .strict()
+  .superRefine(requireBackendsForEmbedded)
   .describe('Configuration of an embedded Ballast deployment.');
 
 /** What an operator writes (optional fields, unit strings). */

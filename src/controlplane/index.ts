@@ -5,3 +5,4 @@
  * @module
  */
 export { EmbeddedControlPlane, type EmbeddedControlPlaneOptions } from './embedded.js';
+export * from './cinder/index.js';

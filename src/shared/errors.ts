@@ -28,6 +28,47 @@ export const ERROR_CODES = {
   IO_ERROR: { retryable: true, exit: 5, summary: 'an I/O operation on volume data failed' },
   CANCELLED: { retryable: false, exit: 6, summary: 'the operation was cancelled' },
   STATE_LOCKED: { retryable: true, exit: 5, summary: 'the state database is busy or locked by another process' },
+  // executor
+  PLAN_EXPIRED: { retryable: false, exit: 4, summary: 'the plan expired or its inventory is stale; make a new plan (or --force)' },
+  PLAN_INVALID: { retryable: false, exit: 2, summary: 'a plan file is malformed or names pools that do not exist' },
+  RUN_NOT_FOUND: { retryable: false, exit: 3, summary: 'no such executor run' },
+  RUN_BUSY: { retryable: false, exit: 4, summary: 'the run is being executed by another live process, or has already ended' },
+  MOVE_TIMEOUT: { retryable: true, exit: 5, summary: 'a move ran longer than the policy allows and was stopped' },
+  MOVE_VERIFY_FAILED: { retryable: false, exit: 5, summary: 'after a move the volume is not where and what the plan says' },
+  // telemetry
+  TELEMETRY_STALE: { retryable: true, exit: 4, summary: 'telemetry of one or more pools is older than the configured maximum age' },
+  TELEMETRY_STORE_UNAVAILABLE: { retryable: true, exit: 5, summary: 'the telemetry store cannot be reached and its write buffer is full' },
+  TELEMETRY_WRITE_REJECTED: { retryable: false, exit: 5, summary: 'the telemetry store refused samples (bad value, type conflict)' },
+  TELEMETRY_NO_DATA: { retryable: false, exit: 3, summary: 'the telemetry store holds no samples for what was asked' },
+  PRICE_CATALOGUE_INVALID: { retryable: false, exit: 2, summary: 'the price catalogue file is invalid' },
+  COLLECTOR_FAILED: { retryable: true, exit: 5, summary: 'one or more telemetry collectors failed' },
+  // controlplane/cinder
+  CINDER_UNREACHABLE: { retryable: true, exit: 5, summary: 'Cinder or Keystone could not be reached or did not answer in time' },
+  CINDER_AUTH_FAILED: { retryable: false, exit: 2, summary: 'Keystone refused the credentials, or they are missing' },
+  CINDER_ENDPOINT_NOT_FOUND: { retryable: false, exit: 2, summary: 'the service catalog has no block-storage endpoint for the region and interface' },
+  CINDER_REQUEST_FAILED: { retryable: false, exit: 5, summary: 'Cinder answered a request with an error (HTTP status and message given)' },
+  CINDER_MICROVERSION_UNSUPPORTED: { retryable: false, exit: 2, summary: 'Cinder does not support a microversion Ballast can use' },
+  CINDER_MOVE_NOT_STARTED: { retryable: true, exit: 5, summary: 'Cinder accepted a move (202) but the volume never started moving' },
+  // api
+  API_UNAUTHORIZED: { retryable: false, exit: 2, summary: 'the HTTP request has no valid token (X-Auth-Token)' },
+  API_FORBIDDEN: { retryable: false, exit: 2, summary: 'the caller is authenticated but its role does not allow this' },
+  API_NOT_FOUND: { retryable: false, exit: 3, summary: 'no such HTTP resource (path)' },
+  API_METHOD_NOT_ALLOWED: { retryable: false, exit: 2, summary: 'the HTTP method is not allowed on this resource' },
+  API_BODY_TOO_LARGE: { retryable: false, exit: 2, summary: 'the HTTP request body exceeds the configured size limit' },
+  API_UNSUPPORTED_MEDIA_TYPE: { retryable: false, exit: 2, summary: 'the HTTP request body is not JSON' },
+  API_VERSION_NOT_SUPPORTED: { retryable: false, exit: 2, summary: 'the requested API microversion is outside the supported range' },
+  TYPE_EXISTS: { retryable: false, exit: 4, summary: 'a volume type with this name already exists' },
+  // planner
+  PLAN_REFUSED: { retryable: false, exit: 4, summary: 'the placement breaks a hard constraint (verifier) or the policy cannot be met; no plan made' },
+  INVENTORY_INVALID: { retryable: false, exit: 2, summary: 'an inventory file is malformed (schema, shape)' },
+  POLICY_INVALID: { retryable: false, exit: 2, summary: 'the policy files have problems (see ballast policy check)' },
+  // simulator
+  SCENARIO_INVALID: { retryable: false, exit: 2, summary: 'a scenario file has problems (located: file:line:col)' },
+  // daemon
+  DAEMON_RUNNING: { retryable: false, exit: 4, summary: 'another ballast daemon holds the lock of this state directory' },
+  DAEMON_STOPPING: { retryable: true, exit: 5, summary: 'the daemon is stopping: no new move starts; the run resumes at its next start' },
+  PLAN_NOT_FOUND: { retryable: false, exit: 3, summary: 'no such plan in the daemon state' },
+  PLAN_NOT_WAITING: { retryable: false, exit: 4, summary: 'the plan is not waiting for a decision (already approved, rejected, superseded, expired or applied)' },
   INTERNAL: { retryable: false, exit: 70, summary: 'an internal error (a bug): please report it' },
 } as const satisfies Record<string, { retryable: boolean; exit: number; summary: string }>;
 
