@@ -1,5 +1,5 @@
 /**
- * A real OpenStack Cinder for integration tests: runs `/work/shared/realcinder/setup.sh` (Debian's
+ * A real OpenStack Cinder for integration tests: runs `scripts/realcinder/setup.sh` (a copy of the team's `../shared/realcinder/`) (Debian's
  * Cinder 21 in noauth mode, two NFS-driver back-ends on loop-mounted file systems, RabbitMQ,
  * MariaDB; idempotent, installs packages on first run) and talks to it with plain fetch, never
  * through the adapter under test. Never skips: when Cinder cannot be brought up, `startRealCinder`
@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export const REALCINDER_DIR = process.env['REALCINDER_DIR'] ?? '/work/shared/realcinder';
+export const REALCINDER_DIR = process.env['REALCINDER_DIR'] ?? join(process.cwd(), 'scripts', 'realcinder');
 export const RC_PROJECT = '0123456789abcdef0123456789abcdef';
 export const RC_ENDPOINT = 'http://127.0.0.1:8776/v3';
 const API = `${RC_ENDPOINT}/${RC_PROJECT}`;
