@@ -31,7 +31,7 @@ const MAX_FILE_BYTES = 4 * 1024 * 1024;
 const POLICY_FILE_RE = /\.ya?ml$/;
 
 /** Files to read: directories expand to their `*.yaml` / `*.yml` files (not recursive). */
-function expand(args: readonly string[]): { files: string[]; problems: FileProblem[] } {
+export function expand(args: readonly string[]): { files: string[]; problems: FileProblem[] } {
   const files: string[] = [];
   const problems: FileProblem[] = [];
   for (const arg of args) {
@@ -56,7 +56,7 @@ function expand(args: readonly string[]): { files: string[]; problems: FileProbl
 }
 
 /** Reads files; unreadable ones become problems (so they show up in every output format). */
-function readAll(paths: readonly string[]): { sources: PolicySourceFile[]; problems: FileProblem[] } {
+export function readAll(paths: readonly string[]): { sources: PolicySourceFile[]; problems: FileProblem[] } {
   const sources: PolicySourceFile[] = [];
   const problems: FileProblem[] = [];
   for (const file of paths) {
