@@ -11,6 +11,7 @@ import { registerTelemetryCommands } from './commands/telemetry.js';
 import { registerPlanCommands } from './commands/plan.js';
 import { registerApplyCommands } from './commands/apply.js';
 import { registerServeCommands } from './commands/serve.js';
+import { registerSimulateCommands } from './commands/simulate.js';
 
 /** Builds the `ballast` command tree (one command per line of Cinder's, plus Ballast's own). */
 export function buildProgram(io: CliIo): Command {
@@ -33,6 +34,7 @@ export function buildProgram(io: CliIo): Command {
   registerPlanCommands(program, io);
   registerApplyCommands(program, io);
   registerServeCommands(program, io);
+  registerSimulateCommands(program, io);
   registerDemoCommand(program, io);
   registerExportCommand(program, io);
   return program;
