@@ -10,3 +10,4 @@ export { BackgroundMoves } from './background-moves.js';
 export { cinderModule, MAX_MICROVERSION, MIN_MICROVERSION, type CinderDeps } from './cinder/index.js';
 export { startHttpServer, type HttpServerHandle, type HttpServerOptions, type LogSink } from './http/server.js';
 export type { HttpMethod, Identity, RequestContext, Route, RouteModule, RouteResponse } from './http/types.js';
+export * from './ballast/index.js';

@@ -12,6 +12,7 @@ import { registerPlanCommands } from './commands/plan.js';
 import { registerApplyCommands } from './commands/apply.js';
 import { registerServeCommands } from './commands/serve.js';
 import { registerSimulateCommands } from './commands/simulate.js';
+import { registerDaemonCommands } from './commands/daemon.js';
 
 /** Builds the `ballast` command tree (one command per line of Cinder's, plus Ballast's own). */
 export function buildProgram(io: CliIo): Command {
@@ -32,6 +33,7 @@ export function buildProgram(io: CliIo): Command {
   registerPolicyCommands(program, io);
   registerTelemetryCommands(program, io);
   registerPlanCommands(program, io);
+  registerDaemonCommands(program, io); // also adds `plan approve|reject`: after registerPlanCommands
   registerApplyCommands(program, io);
   registerServeCommands(program, io);
   registerSimulateCommands(program, io);

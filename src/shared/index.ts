@@ -4,3 +4,4 @@ export * from './units.js';
 export * from './ids.js';
 export * from './yaml-source.js';
 export * from './validation.js';
+export * from './log.js';

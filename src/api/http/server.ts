@@ -71,6 +71,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
   const router = new Router(opts.modules);
   const now = opts.nowMs ?? Date.now;
   let inFlight = 0;
+  const streams = new Set<AbortController>();
   const server: Server = createServer((req, res) => {
     inFlight++;
     let counted = true;
@@ -133,12 +134,17 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
       response = module ? module.renderError(err) : genericError(err);
       if (err.code === 'INTERNAL') opts.log({ ts: new Date(now()).toISOString(), level: 'error', msg: 'internal error', request_id: requestId, error: err.message, stack: e instanceof Error ? e.stack : undefined });
     }
-    const payload = response.body === undefined ? null : Buffer.from(JSON.stringify(response.body));
+    if (response.stream && !res.headersSent) {
+      await streamResponse(res, response, requestId, extraHeaders, streams);
+      opts.log({ ts: new Date(now()).toISOString(), level: 'info', msg: 'request', request_id: requestId, method: req.method, path, status: response.status, duration_ms: Math.round((performance.now() - started) * 10) / 10, bytes_in: bytesIn, streamed: true, user: identity?.user ?? null, project: identity?.projectId ?? null, remote: req.socket.remoteAddress ?? null });
+      return;
+    }
+    const payload = response.text !== undefined ? Buffer.from(response.text) : response.body === undefined ? null : Buffer.from(JSON.stringify(response.body));
     const headers: Record<string, string> = {
       'x-openstack-request-id': requestId,
       ...extraHeaders,
       ...(response.headers ?? {}),
-      ...(payload ? { 'content-type': 'application/json' } : {}),
+      ...(payload && response.text === undefined ? { 'content-type': 'application/json' } : {}),
       'content-length': String(payload?.length ?? 0),
     };
     // A refused oversized body is not drained: close the connection after answering.
@@ -177,7 +183,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<HttpServ
     url: `http://${hostPort(server)}`,
     port,
     inFlight: () => inFlight,
-    close: (timeoutMs = 10_000) => closeGracefully(server, () => inFlight, timeoutMs),
+    close: (timeoutMs = 10_000) => {
+      for (const c of streams) c.abort(); // streams end first: they would hold the close to its timeout
+      return closeGracefully(server, () => inFlight, timeoutMs);
+    },
   };
 }
 
@@ -197,4 +206,21 @@ async function closeGracefully(server: Server, inFlight: () => number, timeoutMs
   }
   server.closeAllConnections();
   await closed;
+}
+
+/** Hands a response to a streaming handler (server-sent events) until it ends, the client leaves or the server closes. */
+async function streamResponse(res: ServerResponse, response: RouteResponse, requestId: string, extra: Readonly<Record<string, string>>, streams: Set<AbortController>): Promise<void> {
+  const ctl = new AbortController();
+  streams.add(ctl);
+  const onClose = () => ctl.abort();
+  res.once('close', onClose);
+  try {
+    res.writeHead(response.status, { 'x-openstack-request-id': requestId, ...extra, ...(response.headers ?? {}) });
+    res.flushHeaders();
+    await response.stream!(res, ctl.signal);
+  } finally {
+    res.off('close', onClose);
+    streams.delete(ctl);
+    if (!res.writableEnded) res.end();
+  }
 }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { AppError } from '../../shared/index.js';
 
 /** Who is calling. `via` says how they proved it. */
@@ -45,6 +45,13 @@ export interface RouteResponse {
   readonly status: number;
   readonly body?: unknown;
   readonly headers?: Readonly<Record<string, string>>;
+  /** A plain-text body instead of JSON (e.g. Prometheus' format); set its `content-type` in `headers`. */
+  readonly text?: string;
+  /**
+   * A long-lived streamed answer (server-sent events): the server writes the status and headers,
+   * then hands the response over until the promise settles. `signal` aborts when the server closes.
+   */
+  readonly stream?: (res: ServerResponse, signal: AbortSignal) => Promise<void>;
 }
 
 /** One route: method, pattern (`/v3/:project_id/volumes/:id`), whether it needs a caller. */
