@@ -1,12 +1,21 @@
 #!/usr/bin/env bash
-# Debian packages Ballast uses: QEMU's storage daemon serves attached volumes (qemu-system-common),
-# and qemu-io / qemu-img / qemu-nbd are the NBD tools (qemu-utils). Installs only what is missing.
+# Debian packages Ballast uses. Installs only what is missing, group by group:
+# - QEMU: the storage daemon serves attached volumes (qemu-system-common); qemu-io / qemu-img /
+#   qemu-nbd are the NBD tools (qemu-utils).
+# - InfluxDB 1.x (influxdb): the production telemetry store; its tests start a real influxd.
 set -euo pipefail
-if command -v qemu-storage-daemon >/dev/null && command -v qemu-io >/dev/null; then
+missing=()
+if ! command -v qemu-storage-daemon >/dev/null || ! command -v qemu-io >/dev/null; then
+  missing+=(qemu-utils qemu-system-common)
+fi
+if ! command -v influxd >/dev/null; then
+  missing+=(influxdb)
+fi
+if [ "${#missing[@]}" -eq 0 ]; then
   exit 0
 fi
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
-$SUDO apt-get install -y --no-install-recommends qemu-utils qemu-system-common
+$SUDO apt-get install -y --no-install-recommends "${missing[@]}"

@@ -115,7 +115,71 @@ volumeTypes:
 
 # Type used when a volume is created without one (Cinder's default_volume_type).
 defaultVolumeType: standard
+
+# Telemetry: capacity, performance and cost samples, the history plans are made from.
+# Every key has a default; docs/telemetry.md describes them all.
+telemetry:
+  # Where samples are kept: sqlite (a file under dataDir, nothing to install) or influx
+  # (InfluxDB 1.x; see the influx: block below).
+  store: sqlite
+  # Price catalogue (per GiB-month, optionally per IOPS-month, by pool, back-end or volume type),
+  # relative to this file. 'ballast init' writes an example; remove the line to leave pools unpriced.
+  prices: prices.yaml
+  # Samples older than retention are deleted; raw samples older than downsampleAfter are kept as
+  # one sample (mean, max, count) per downsampleBucket.
+  # retention: 90d
+  # downsampleAfter: 7d
+  # downsampleBucket: 1h
+  # Window of the performance aggregates of an inventory, and of the growth estimate.
+  # window: 24h
+  # growthWindow: 7d
+  # An inventory is refused when a pool has no capacity sample newer than this.
+  # maxAge: 15m
+  # Schedules of the collectors in the daemon (cron, 5 fields, or 6 with seconds first).
+  # schedules:
+  #   capacity: "*/5 * * * *"
+  #   performance: "* * * * *"
+  #   cost: "0 * * * *"
+  #   maintenance: "17 * * * *"
+  # InfluxDB 1.x, when store is influx: database and retention policy are created if missing.
+  # influx:
+  #   url: http://127.0.0.1:8086
+  #   database: ballast
+  #   retentionPolicy: ballast
+  # Performance data your own agents already write to InfluxDB, mapped onto Ballast's metrics.
+  # external:
+  #   url: http://127.0.0.1:8086
+  #   database: telegraf
+  #   measurement: storage_pool
+  #   entity: pool
+  #   keyTag: pool
+  #   fields: { perf.iops: iops, perf.bytes_per_sec: bytes_per_sec }
 `;
+
+const PRICES_TEMPLATE = `# Ballast price catalogue: what storage costs, per pool. Used by the cost collector and by
+# inventories (costPerGiBMonth). Prices are per month, in one currency (ISO 4217 code).
+# A pool takes the first matching entry of the most specific kind: pool, then backend, then
+# volumeType. Selectors may use globs (* and ?); one that matches no pool is an error.
+apiVersion: ballast/v1
+kind: PriceCatalogue
+currency: EUR
+prices:
+  # The thick HDD pool costs a little less than the thin one.
+  - pool: "ballast@capacity#hdd-b"
+    perGiBMonth: 0.02
+  # Every other pool of the capacity back-end (its volume_backend_name).
+  - backend: capacity
+    perGiBMonth: "0.03 EUR/GiB-month"
+  # SSD pools: a price per GiB-month (here per TiB-month) and per provisioned IOPS-month.
+  - backend: fast
+    perGiBMonth: "122.88 EUR/TiB-month"
+    perIopsMonth: "0.005 EUR/IOPS-month"
+`;
+
+/** The example price catalogue `ballast init` writes beside the configuration (`prices.yaml`). */
+export function renderInitPrices(): string {
+  return PRICES_TEMPLATE;
+}
 
 /** A ready, commented `ballast.yaml` for an embedded deployment with data in `./data` beside it. */
 export function renderInitConfig(): string {
@@ -129,7 +193,8 @@ export interface WriteInitConfigOptions {
 }
 
 /**
- * Creates `dir` (and parents) and writes `dir/ballast.yaml` from {@link renderInitConfig}.
+ * Creates `dir` (and parents) and writes `dir/ballast.yaml` from {@link renderInitConfig}, and
+ * `dir/prices.yaml` from {@link renderInitPrices} unless one is there.
  * Returns the absolute path written.
  *
  * @throws AppError `INVALID_INPUT` when the file exists (without `force`) or `dir` cannot be used.
@@ -149,6 +214,15 @@ export async function writeInitConfig(dir: string, opts: WriteInitConfigOptions 
       throw new AppError('INVALID_INPUT', `${file} already exists; use --force to overwrite it`, { cause: e, details: { path: file } });
     }
     throw new AppError('INVALID_INPUT', `cannot write ${file}: ${(e as Error).message}`, { cause: e, details: { path: file } });
+  }
+  // The example price catalogue the config names; one already there is the user's: kept.
+  const prices = join(absDir, 'prices.yaml');
+  try {
+    await writeFile(prices, renderInitPrices(), { encoding: 'utf8', flag: opts.force === true ? 'w' : 'wx' });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
+      throw new AppError('INVALID_INPUT', `cannot write ${prices}: ${(e as Error).message}`, { cause: e, details: { path: prices } });
+    }
   }
   return file;
 }
