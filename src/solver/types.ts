@@ -17,6 +17,23 @@ export interface SolveOptions {
   readonly now?: () => number;
   /** Volume ids forced to be left where they are for this solve (e.g. `plan --explain` what-ifs). */
   readonly freeze?: readonly string[];
+  /**
+   * Engine for the LP bound when the default engine cannot produce it at this size (`highs`), for
+   * benches and reports; none by default.
+   */
+  readonly boundEngine?: SolverEngine;
+}
+
+/** What the LP stage did (sizes, engine, the relaxation's value of each term). */
+export interface LpReport {
+  readonly engine: string;
+  readonly columns: number;
+  readonly rows: number;
+  readonly classes: number;
+  /** True when destinations or classes were pruned (the LP optimum is then not a bound). */
+  readonly pruned: boolean;
+  /** Each term's (unweighted) value at the LP optimum of the bound model; null without a bound. */
+  readonly terms: Readonly<Record<string, number>> | null;
 }
 
 /** A hard constraint broken by a placement, found by the independent verifier. */
@@ -67,4 +84,8 @@ export interface SolveResult {
   readonly infeasibility: Infeasibility | null;
   /** Plain-language notes (budget bound, min-gain decision, time limit hit, greedy kept). */
   readonly notes: readonly string[];
+  /** Every candidate the solver produced, by method: objective, GiB moved, violations (added field). */
+  readonly candidates?: Readonly<Record<string, { readonly objective: number; readonly movedGiB: number; readonly violations: number }>>;
+  /** The LP stage (added field); null when no LP ran. */
+  readonly lp?: LpReport | null;
 }
