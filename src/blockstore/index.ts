@@ -15,3 +15,4 @@ export { volumeView, snapshotView, poolView, migrationView, typeView } from './v
 export { startNbdServer, nbdUnixUri, NBD_MAX_IN_FLIGHT, NBD_MAX_IN_FLIGHT_BYTES, type NbdServerHandle, type NbdServerOptions } from './nbd-server.js';
 export { serveExport, stopExporter, exporterAlive, type ExportLauncher, type ExportProcess, type ExportSpec } from './exporter.js';
 export type { HypervisorSettings, AttachmentHypervisorState } from './attachments.js';
+export { RESETTABLE_STATUSES, RESETTABLE_MIGRATION_STATUSES, USER_VISIBLE_EXTRA_SPECS, type ResetStatusRequest } from './admin-ops.js';

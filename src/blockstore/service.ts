@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Attachment, Snapshot, Volume, VolumeType } from '../model/index.js';
 import { AppError, systemClock, uuidGenerator, type Clock, type IdGenerator } from '../shared/index.js';
+import { completeMigration, createType, resetStatus, updateTypeExtraSpecs, type ResetStatusRequest } from './admin-ops.js';
 import { attachLive, detachLive, readHypervisorState, type HypervisorSettings } from './attachments.js';
 import { ServiceContext, type CopySettings } from './context.js';
 import { readVolumeToFile, writeVolumeFromFile, type DataProgress } from './data-io.js';
@@ -134,6 +135,16 @@ export class BlockService {
     return this.ctx.repo.listTypes().find((t) => t.id === id) ?? null;
   }
 
+  /** Creates a volume type (`POST /types`); TYPE_EXISTS when the name is taken. */
+  createType(def: { name: unknown; description?: unknown; extraSpecs?: unknown }): VolumeType {
+    return createType(this.ctx, def);
+  }
+
+  /** Sets and unsets extra specs of a type no live volume uses. */
+  updateTypeExtraSpecs(typeId: string, set: unknown, unset: readonly string[] = []): VolumeType {
+    return updateTypeExtraSpecs(this.ctx, typeId, set, unset);
+  }
+
   // volumes
 
   createVolume(req: ops.CreateVolumeRequest): Promise<Volume> {
@@ -253,6 +264,16 @@ export class BlockService {
       if (Date.now() > deadline) throw new AppError('INTERNAL', `migration ${m.id} did not stop within ${timeoutMs} ms of being cancelled`);
       await new Promise((r) => setTimeout(r, 50));
     }
+  }
+
+  /** `os-reset_status` (admin): refused while a migration of the volume is unfinished. */
+  resetStatus(volumeId: string, req: ResetStatusRequest): Volume {
+    return resetStatus(this.ctx, volumeId, req);
+  }
+
+  /** `os-migrate_volume_completion`: Nova's plain attachment swap; Ballast completes its own migrations. */
+  completeMigration(sourceId: string, newId: string, error = false): { saveVolumeId: string } {
+    return completeMigration(this.ctx, sourceId, newId, error);
   }
 
   migration(id: string): MigrationRecord | null {

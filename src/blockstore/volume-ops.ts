@@ -13,6 +13,8 @@ export interface CreateVolumeRequest {
   readonly host?: string | undefined;
   readonly availabilityZone?: string | undefined;
   readonly metadata?: Readonly<Record<string, string>> | undefined;
+  /** Owner project (the API passes the caller's); default: the service's project. */
+  readonly projectId?: string | undefined;
 }
 
 /** Validates a size in GiB as Cinder does: a positive integer. */
@@ -99,7 +101,7 @@ export async function createVolume(ctx: ServiceContext, req: CreateVolumeRequest
         host: best.host,
         availabilityZone: best.availabilityZone,
         volumeTypeId: type.id,
-        projectId: ctx.projectId,
+        projectId: req.projectId ?? ctx.projectId,
         providerLocation: null,
         attachStatus: 'detached',
         replicationStatus: null,

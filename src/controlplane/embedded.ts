@@ -6,7 +6,7 @@
  * @module
  */
 import type { BlockService, MigrationRecord } from '../blockstore/index.js';
-import { poolCapacity } from '../blockstore/index.js';
+import { poolCapacity, RateLimiter } from '../blockstore/index.js';
 import {
   parseHost,
   type ControlPlane,
@@ -19,9 +19,19 @@ import {
   type MoveRequest,
   type Volume,
 } from '../model/index.js';
-import { AppError, isAppError, systemClock, toAppError, type Clock } from '../shared/index.js';
+import { AppError, ERROR_CODES, isAppError, systemClock, toAppError, type Clock } from '../shared/index.js';
 
 const PAST_NO_RETURN = new Set(['pivoted', 'completing', 'swapped', 'done']);
+/** Handles of retypes done in place: `retype-in-place:<type>:<acceptedAtMs>` (no migration to look up). */
+const IN_PLACE_PREFIX = 'retype-in-place:';
+
+/** The retry bit of a failure: the cause's own bit when known, else the code's registered default. */
+function retryableOf(code: string, err: AppError | null): boolean {
+  const cause = err?.cause;
+  if (isAppError(cause)) return cause.retryable;
+  if (err && err.code === code) return err.retryable;
+  return code in ERROR_CODES ? ERROR_CODES[code as keyof typeof ERROR_CODES].retryable : true;
+}
 
 function numberCap(caps: Readonly<Record<string, unknown>>, key: string): number | null {
   const v = caps[key];
@@ -34,8 +44,8 @@ interface Running {
   done: boolean;
   error: AppError | null;
   migrationId: string | null;
-  /** Set for a retype done in place (no migration). */
-  inPlace: boolean;
+  /** The run's promise (settles when the migration has ended, either way). */
+  settled: Promise<void> | null;
 }
 
 export interface EmbeddedControlPlaneOptions {
@@ -49,6 +59,8 @@ export class EmbeddedControlPlane implements ControlPlane {
   readonly name: string;
   private readonly clock: Clock;
   private readonly running = new Map<string, Running>();
+  /** The executor's copy bandwidth cap, shared by the moves started from now on. */
+  private limiter: RateLimiter | null = null;
 
   constructor(
     private readonly service: BlockService,
@@ -112,24 +124,22 @@ export class EmbeddedControlPlane implements ControlPlane {
 
   async startMove(req: MoveRequest): Promise<MoveHandle> {
     const acceptedAtMs = this.clock.nowMs();
-    const run: Running = { controller: new AbortController(), done: false, error: null, migrationId: null, inPlace: false };
+    const run: Running = { controller: new AbortController(), done: false, error: null, migrationId: null, settled: null };
     let migration: MigrationRecord;
     if (req.op === 'migrate') {
       migration = await this.service.acceptMigration(req.volumeId, req.host, { forceHostCopy: req.forceHostCopy, lockVolume: req.lockVolume });
     } else {
       const r = await this.service.retype(req.volumeId, req.newVolumeType, req.migrationPolicy);
       if (r.kind === 'in-place') {
-        run.done = true;
-        run.inPlace = true;
-        const ref = `retype:${req.volumeId}:${acceptedAtMs}`;
-        this.running.set(ref, run);
-        return { volumeId: req.volumeId, ref, acceptedAtMs };
+        // Nothing runs: the handle names the type, so its outcome can be read back from the volume
+        // even by another process (after a restart).
+        return { volumeId: req.volumeId, ref: `${IN_PLACE_PREFIX}${encodeURIComponent(req.newVolumeType)}:${acceptedAtMs}`, acceptedAtMs };
       }
       migration = r.migration;
     }
     run.migrationId = migration.id;
     this.running.set(migration.id, run);
-    this.service.runMigration(migration.id, { signal: run.controller.signal }).then(
+    run.settled = this.service.runMigration(migration.id, { signal: run.controller.signal, ...(this.limiter ? { rateLimiter: this.limiter } : {}) }).then(
       () => {
         run.done = true;
       },
@@ -142,8 +152,8 @@ export class EmbeddedControlPlane implements ControlPlane {
   }
 
   async moveProgress(handle: MoveHandle): Promise<MoveProgress> {
+    if (handle.ref.startsWith(IN_PLACE_PREFIX)) return this.inPlaceProgress(handle);
     const run = this.running.get(handle.ref);
-    if (run?.inPlace) return { state: 'done', bytesDone: 0, bytesTotal: 0, detail: 'retyped in place', error: null };
     const m = this.service.migration(handle.ref);
     if (!m) throw new AppError('INVALID_INPUT', `no migration ${handle.ref} for volume ${handle.volumeId}`);
     if (m.finishedAtMs === null || (run && !run.done)) {
@@ -163,34 +173,68 @@ export class EmbeddedControlPlane implements ControlPlane {
       }
       return { state: 'done', bytesDone: m.bytesCopied, bytesTotal: m.bytesTotal, detail: `${m.outcome} (${m.path ?? 'unknown path'})`, error: null };
     }
-    const code = run?.error?.code ?? m.errorCode ?? 'MIGRATION_FAILED';
+    // The journal holds the cause's code (DRIVER_ERROR, IO_ERROR, CANCELLED…); the run's error wraps it.
+    const code = m.errorCode ?? run?.error?.code ?? 'MIGRATION_FAILED';
     const message = run?.error?.message ?? m.errorMessage ?? `migration ${m.id} ${m.outcome ?? 'ended'}`;
-    if (code === 'CANCELLED') return { state: 'cancelled', bytesDone: m.bytesCopied, bytesTotal: m.bytesTotal, detail: m.outcome ?? 'cancelled', error: null };
+    if (code === 'CANCELLED' || run?.error?.code === 'CANCELLED') {
+      return { state: 'cancelled', bytesDone: m.bytesCopied, bytesTotal: m.bytesTotal, detail: m.outcome ?? 'cancelled', error: null };
+    }
     return {
       state: 'failed',
       bytesDone: m.bytesCopied,
       bytesTotal: m.bytesTotal,
       detail: m.outcome ?? 'error',
-      error: { code, message, retryable: run?.error?.retryable ?? code === 'MIGRATION_FAILED' },
+      error: { code, message, retryable: retryableOf(code, run?.error ?? null) },
+    };
+  }
+
+  private async inPlaceProgress(handle: MoveHandle): Promise<MoveProgress> {
+    const type = decodeURIComponent(handle.ref.slice(IN_PLACE_PREFIX.length).replace(/:\d+$/, ''));
+    const v = await this.getVolume(handle.volumeId);
+    if (v && v.volumeType === type) return { state: 'done', bytesDone: 0, bytesTotal: 0, detail: 'retyped in place', error: null };
+    return {
+      state: 'failed',
+      bytesDone: 0,
+      bytesTotal: 0,
+      detail: 'retype in place not found on the volume',
+      error: { code: 'MIGRATION_FAILED', message: `volume ${handle.volumeId} is ${v ? `of type ${v.volumeType}` : 'gone'}, not ${type}, after a retype in place`, retryable: false },
     };
   }
 
   async cancelMove(handle: MoveHandle): Promise<{ cancelled: boolean; reason: string }> {
+    if (handle.ref.startsWith(IN_PLACE_PREFIX)) return { cancelled: false, reason: 'the retype was done in place when it was accepted' };
     const run = this.running.get(handle.ref);
-    if (run?.inPlace) return { cancelled: false, reason: 'the retype was done in place when it was accepted' };
     const m = this.service.migration(handle.ref);
     if (!m) return { cancelled: false, reason: `no migration ${handle.ref}` };
     if (m.finishedAtMs !== null) return { cancelled: false, reason: `the migration already ended (${m.outcome ?? 'unknown'})` };
     if (PAST_NO_RETURN.has(m.phase)) return { cancelled: false, reason: `the migration is ${m.phase}: past the point of no return; it finishes on its own` };
-    if (run) {
+    if (run && !run.done) {
       run.controller.abort();
       return { cancelled: true, reason: 'cancel requested; the volume rolls back to its source' };
     }
-    await this.service.cancelMigration(handle.volumeId);
+    try {
+      await this.service.cancelMigration(handle.volumeId);
+    } catch (e) {
+      if (!isAppError(e) || e.code !== 'INVALID_VOLUME') throw e;
+      return { cancelled: false, reason: e.message };
+    }
     return { cancelled: true, reason: 'the runner process was asked to stop and rolled back' };
   }
 
+  async setCopyBandwidth(bytesPerSec: number | null): Promise<void> {
+    const configured = this.service.ctx.copy.bpsLimit;
+    const caps = [bytesPerSec ?? 0, configured].filter((n) => n > 0);
+    // Without a cap of the executor's, the service's own configured limiter applies (runMigration's default).
+    // A tenth of a second of burst: the cap holds over short spans too (as a blkio throttle does).
+    const rate = Math.min(...caps);
+    this.limiter = bytesPerSec !== null && bytesPerSec > 0 ? new RateLimiter({ bytesPerSecond: rate, burstBytes: rate / 10 }) : null;
+  }
+
+  /** Stops what this process still runs (they roll back) and waits for them to settle. */
   async close(): Promise<void> {
+    const open = [...this.running.values()].filter((r) => !r.done);
+    for (const r of open) r.controller.abort();
+    await Promise.all(open.map((r) => r.settled));
     this.running.clear();
   }
 

@@ -93,5 +93,11 @@ export interface ControlPlane extends FleetReader {
   moveProgress(handle: MoveHandle): Promise<MoveProgress>;
   /** Asks the move to stop; says whether it could (Cinder cannot cancel a running migration). */
   cancelMove(handle: MoveHandle): Promise<{ readonly cancelled: boolean; readonly reason: string }>;
+  /**
+   * Optional: caps the copy bandwidth (bytes/s) shared by the moves this control plane runs from
+   * now on; null lifts the executor's cap (a configured cap of the control plane still applies).
+   * Absent where the control plane cannot throttle (Cinder's cap is its own configuration).
+   */
+  setCopyBandwidth?(bytesPerSec: number | null): Promise<void>;
   close(): Promise<void>;
 }
