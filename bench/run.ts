@@ -1,15 +1,21 @@
 /**
- * Benchmark entry point (`npm run bench` → `node dist/bench/run.js`).
+ * Benchmark entry point (`npm run bench` → `node dist/bench/run.js`): every bench, or the ones
+ * named (`copy`, `live`, `solver`, `telemetry`, `executor`); each writes `bench/results/<name>.{json,md}`
+ * unless `--no-write`.
  *
  * Options (environment): BENCH_DENSE_GIB (2), BENCH_SPARSE_GIB (20), BENCH_SPARSE_DATA_MIB (200),
- * BENCH_REPS (5), BENCH_DROP_CACHES (1; 0 keeps the page cache warm), BENCH_SETTLE_MS (2000); `--explore` times more engine variants; `--no-write` prints without writing
- * `bench/results/copy.{json,md}`.
+ * BENCH_REPS (5), BENCH_DROP_CACHES (1; 0 keeps the page cache warm), BENCH_SETTLE_MS (2000),
+ * BENCH_LIVE_REPS (3), BENCH_EXEC_MOVES (1000), BENCH_EXEC_MAKESPAN_MOVES (50); `--explore` times
+ * more copy-engine variants.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCopyBench, type CopyBenchResult } from './copy.bench.js';
 import { liveMarkdown, runLiveBench } from './live.bench.js';
+import { runSolverBench } from './solver.bench.js';
+import { runTelemetryBench, telemetryMarkdown } from './telemetry.bench.js';
+import { runExecutorBench } from './executor.bench.js';
 import { GiB, MiB } from './lib.js';
 
 /** Repository root: this file runs from `dist/bench/`. */
@@ -92,9 +98,8 @@ async function live(args: ReadonlySet<string>): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  const args = new Set(process.argv.slice(2));
-  if (args.has('live')) return live(args);
+/** The copy-engine bench (issue 2). */
+async function copy(args: ReadonlySet<string>): Promise<void> {
   const tmpDir = path.join(RESULTS, 'tmp', `copy-${process.pid}`);
   let result: CopyBenchResult;
   try {
@@ -126,7 +131,56 @@ async function main(): Promise<void> {
     `dense copy ratio engine/cp = ${ratio.toFixed(3)} (target ≥ 0.9: ${ratio >= 0.9 ? 'met' : 'NOT met'}); ` +
       `peak RSS ${mib(d['peakRssBytes'])} MiB for a ${(Number(d['volumeBytes']) / GiB).toFixed(0)} GiB copy`,
   );
-  await live(args);
+}
+
+/** The optimizer bench (issue 10): each instance in its own process; writes solver.{json,md}. */
+async function solver(): Promise<void> {
+  await runSolverBench({ root: ROOT, log: (line) => console.log(line) });
+  console.log('wrote bench/results/solver.json and solver.md');
+}
+
+/** The telemetry bench (issue 8): ingest and the solver's queries on both stores. */
+async function telemetry(args: ReadonlySet<string>): Promise<void> {
+  const r = await runTelemetryBench((line) => console.log(line));
+  const md = telemetryMarkdown(r);
+  if (!args.has('--no-write')) {
+    await writeFile(path.join(RESULTS, 'telemetry.json'), `${JSON.stringify(r, null, 2)}\n`);
+    await writeFile(path.join(RESULTS, 'telemetry.md'), md);
+  }
+  console.log(md);
+}
+
+/** The executor bench (issue 5): overhead per move and makespan against the ideal. */
+async function executor(args: ReadonlySet<string>): Promise<void> {
+  const tmpDir = path.join(RESULTS, 'tmp', `executor-${process.pid}`);
+  try {
+    const { result, markdown: md } = await runExecutorBench({
+      tmpDir,
+      moves: envInt('BENCH_EXEC_MOVES', 1000),
+      makespanMoves: envInt('BENCH_EXEC_MAKESPAN_MOVES', 50),
+      log: (line) => console.log(line),
+    });
+    if (!args.has('--no-write')) {
+      await writeFile(path.join(RESULTS, 'executor.json'), `${JSON.stringify(result, null, 2)}\n`);
+      await writeFile(path.join(RESULTS, 'executor.md'), md);
+    }
+    console.log(`\n${md}`);
+  } finally {
+    await rm(tmpDir, { recursive: true, force: true });
+  }
+}
+
+const BENCHES: Record<string, (args: ReadonlySet<string>) => Promise<void>> = { copy, live, solver, telemetry, executor };
+
+/** `node dist/bench/run.js [copy] [live] [solver] [telemetry] [executor] [--no-write]`: the named benches, or all. */
+async function main(): Promise<void> {
+  const args = new Set(process.argv.slice(2));
+  const named = Object.keys(BENCHES).filter((b) => args.has(b));
+  await mkdir(RESULTS, { recursive: true });
+  for (const name of named.length > 0 ? named : Object.keys(BENCHES)) {
+    console.log(`\n== ${name} ==`);
+    await BENCHES[name]!(args);
+  }
 }
 
 main().catch((e: unknown) => {
