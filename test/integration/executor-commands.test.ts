@@ -35,7 +35,7 @@ async function ballast(args: string[]) {
   return { code, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
-async function setup(opts: { validMs?: number; to?: string } = {}) {
+async function setup(opts: { validMs?: number; to?: string; paused?: boolean } = {}) {
   d = await makeDeployment();
   const s = await d.open();
   const vols = [];
@@ -49,7 +49,7 @@ async function setup(opts: { validMs?: number; to?: string } = {}) {
   const planFile = join(d.dir, 'plan.json');
   await writeFile(planFile, JSON.stringify(plan));
   const policyFile = join(d.dir, 'policy.yaml');
-  await writeFile(policyFile, POLICY);
+  await writeFile(policyFile, opts.paused ? `${POLICY}when:\n  paused: true\n` : POLICY);
   return { vols, plan, planFile, policyFile };
 }
 
@@ -84,7 +84,8 @@ describe('ballast apply', () => {
     expect((await ballast(['run', 'list'])).stdout).not.toContain('run-');
   });
 
-  test.each<{ name: string; opts: { validMs?: number; to?: string }; yes: boolean; code: number; err: RegExp }>([
+  test.each<{ name: string; opts: { validMs?: number; to?: string; paused?: boolean }; yes: boolean; code: number; err: RegExp }>([
+    { name: 'paused policy', opts: { paused: true }, yes: true, code: 4, err: /PLAN_REFUSED.*paused \(when\.paused: true at .*policy\.yaml:\d+:\d+\)/ },
     { name: 'expired plan', opts: { validMs: 1 }, yes: true, code: 4, err: /PLAN_EXPIRED.*expired/ },
     { name: 'unknown pool', opts: { to: 'ballast@nowhere#x' }, yes: true, code: 2, err: /PLAN_INVALID.*ballast@nowhere#x/ },
     { name: 'no confirmation on a non-interactive input', opts: {}, yes: false, code: 2, err: /pass --yes/ },

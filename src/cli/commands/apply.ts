@@ -201,6 +201,10 @@ export function registerApplyCommands(program: Command, io: CliIo): void {
         const policy = loadPolicy(flags.policy);
         const now = systemClock.nowMs();
         const notes = guardPlan(plan, await cp.listPools(), now, { force: flags.force === true });
+        if (policy.when.paused && !flags.dryRun) {
+          const where = policy.origins['when.paused'];
+          throw new AppError('PLAN_REFUSED', `the policy is paused (when.paused: true${where ? ` at ${where}` : ''}): no move starts until it is unpaused`);
+        }
         if (flags.outsideWindow !== undefined && flags.outsideWindow !== 'wait' && flags.outsideWindow !== 'stop') {
           throw new AppError('INVALID_INPUT', `--outside-window '${flags.outsideWindow}' must be wait or stop`);
         }
