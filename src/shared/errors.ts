@@ -69,6 +69,8 @@ export const ERROR_CODES = {
   DAEMON_STOPPING: { retryable: true, exit: 5, summary: 'the daemon is stopping: no new move starts; the run resumes at its next start' },
   PLAN_NOT_FOUND: { retryable: false, exit: 3, summary: 'no such plan in the daemon state' },
   PLAN_NOT_WAITING: { retryable: false, exit: 4, summary: 'the plan is not waiting for a decision (already approved, rejected, superseded, expired or applied)' },
+  // demo
+  DEMO_CHECK_FAILED: { retryable: false, exit: 5, summary: 'a check of ballast demo failed (data, placement, status or the live writer)' },
   INTERNAL: { retryable: false, exit: 70, summary: 'an internal error (a bug): please report it' },
 } as const satisfies Record<string, { retryable: boolean; exit: number; summary: string }>;
 
