@@ -34,7 +34,7 @@ export function renderSummary(s: RunSummary): string {
   const c = s.counts;
   const out = [
     `run ${s.runId} (plan ${s.planId}): ${s.state}${s.note ? ` (${s.note})` : ''}`,
-    `  done ${c.done}, skipped ${c.skipped}, failed ${c.failed}, cancelled ${c.cancelled}, not ended ${s.remaining.length}; ${formatBytes(s.bytesMoved)} copied in ${formatDuration(s.elapsedMs)}`,
+    `  done ${c.done}, skipped ${c.skipped}, failed ${c.failed}, cancelled ${c.cancelled}, not ended ${s.remaining.length}; ${formatBytes(s.bytesMoved)} copied${s.doneWithoutByteCounts > 0 ? ` (+ ${s.doneWithoutByteCounts} moves whose control plane reports no byte counts)` : ''} in ${formatDuration(s.elapsedMs)}`,
   ];
   for (const m of s.skipped) out.push(`  skipped   ${m.moveId} ${m.volume}: ${m.reason}`);
   for (const m of s.failed) out.push(`  failed    ${m.moveId} ${m.volume} [${m.code}] after ${m.attempts} attempt(s): ${m.reason}`);

@@ -24,6 +24,7 @@ export function summarize(run: RunRecord, moves: readonly MoveRecord[], nowMs: n
     cancelled: of('cancelled').map((r) => ({ moveId: r.move.id, volume: vol(r), reason: r.reason ?? 'cancelled' })),
     remaining: moves.filter((r) => !['done', 'skipped', 'failed', 'cancelled'].includes(r.state)).map((r) => ({ moveId: r.move.id, volume: vol(r), state: r.state })),
     bytesMoved: of('done').reduce((n, r) => n + r.bytesDone, 0),
+    doneWithoutByteCounts: of('done').filter((r) => r.bytesTotal === 0 && r.bytesDone === 0 && r.move.sizeGiB > 0).length,
     elapsedMs: nowMs - run.createdAtMs,
   };
 }

@@ -166,5 +166,7 @@ export interface RunSummary {
   /** Moves not ended (a paused or interrupted run): resumable. */
   readonly remaining: readonly { readonly moveId: string; readonly volume: string; readonly state: MoveState }[];
   readonly bytesMoved: number;
+  /** Done moves the control plane reported no byte counts for (Cinder reports none): not in `bytesMoved`. */
+  readonly doneWithoutByteCounts: number;
   readonly elapsedMs: number;
 }

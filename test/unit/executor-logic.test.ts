@@ -278,6 +278,10 @@ describe('summary', () => {
         '  cancelled m004 d: operator',
       ].join('\n'),
     );
+    // A control plane without byte counts (Cinder): the done move is said so, not counted as 0 B silently.
+    const cinder = { ...rec(move('m005', 'e', A, C, { volumeName: 'e' }), 'done', null), bytesDone: 0, bytesTotal: 0 };
+    const s2 = summarize({ id: 'r', planId: 'p', createdAtMs: 0, state: 'finished', ownerPid: null, cancelRequested: false, updatedAtMs: 0, finishedAtMs: 0, note: null }, [moves[0]!, cinder], 65_000);
+    expect(renderSummary(s2).split('\n')[1]).toBe('  done 2, skipped 0, failed 0, cancelled 0, not ended 0; 10 B copied (+ 1 moves whose control plane reports no byte counts) in 1m05s');
   });
 });
 
