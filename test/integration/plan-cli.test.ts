@@ -9,12 +9,18 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Plan } from '../../src/model/index.js';
 import { readPlanFile } from '../../src/planner/index.js';
 import { generateFleet } from '../../src/solver/index.js';
-import { CLI, Deployment, describeResult, exitOf, fastState, REPO_ROOT } from './cli-helpers.js';
+import { CLI, Deployment, describeResult, exitOf, fastState, reEscape, REPO_ROOT, waitFor } from './cli-helpers.js';
 
 let d: Deployment;
 const HDD_A = 'ballast@capacity#hdd-a';
 const HDD_B = 'ballast@capacity#hdd-b';
 const SSD_A = 'ballast@fast#ssd-a';
+
+/** The deployment's state without the telemetry store: `plan` collects telemetry (the store grows), nothing else may change. */
+async function stateBesidesTelemetry(): Promise<Awaited<ReturnType<typeof fastState>>> {
+  const s = await fastState(d);
+  return { ...s, files: Object.fromEntries(Object.entries(s.files).filter(([k]) => !k.startsWith('telemetry.db'))) };
+}
 
 beforeAll(async () => {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run 'npx tsc -p .' first`);
@@ -44,7 +50,7 @@ async function plan(args: string[]): Promise<{ plan: Plan; stdout: string }> {
 
 describe('ballast plan on an embedded deployment', () => {
   test.sequential('drains hdd-b under the example policies: a valid plan file, kinds and reasons, nothing changed', async () => {
-    const before = await fastState(d);
+    const before = await stateBesidesTelemetry();
     const out = join(d.dir, 'plan.json');
     const { plan: p, stdout } = await plan(['--out', out]);
     expect(readFileSync(out, 'utf8')).toBe(stdout);
@@ -59,7 +65,7 @@ describe('ballast plan on an embedded deployment', () => {
     expect(p.pools.find((x) => x.pool === HDD_B)).toMatchObject({ usedBeforeGiB: 25, usedAfterGiB: 0 });
     expect(p.policies).toEqual(['default-balance', 'drain-hdd-b']);
     expect(p.expiresAtMs - p.createdAtMs).toBe(15 * 60_000);
-    expect(await fastState(d)).toEqual(before);
+    expect(await stateBesidesTelemetry()).toEqual(before);
   });
 
   test.sequential('from an inventory saved by ballast inventory save: table and markdown, the same moves twice', async () => {
@@ -127,8 +133,35 @@ describe('ballast plan on an embedded deployment', () => {
     expect(missing.stderr).toMatch(/^ERROR \[VOLUME_NOT_FOUND\]: .*no-such-volume/m);
   });
 
+  test.sequential('--dry-run predicts the run with the shared executor on a simulated fleet; nothing changes', async () => {
+    const before = await stateBesidesTelemetry();
+    const r = await d.run(['plan', '--dry-run']);
+    expect(r.code, describeResult(r)).toBe(0);
+    expect(r.stdout).toMatch(/Dry run \(the shared executor on a simulated copy of the fleet.*\): 3 of 3 moves finished; copying takes \S+, \S+ from now including waits for maintenance windows\./);
+    expect(r.stdout).toMatch(new RegExp(`\\| ${reEscape(HDD_B)} +\\| +\\d+\\.\\d%`));
+    expect(await stateBesidesTelemetry()).toEqual(before);
+  });
+
+  test.sequential('--no-collect plans from stored telemetry only, and refuses it when stale', async () => {
+    const fresh = await d.run(['plan', '--no-collect', '--format', 'json']);
+    expect(fresh.code, describeResult(fresh)).toBe(0); // the runs above collected moments ago
+    const cfg = readFileSync(d.config, 'utf8');
+    expect(cfg).toContain('  # maxAge: 15m');
+    writeFileSync(d.config, cfg.replace('  # maxAge: 15m', '  maxAge: 1s'));
+    try {
+      const stale = await waitFor('the stored samples to be older than 1s', async () => {
+        const r = await d.run(['plan', '--no-collect']);
+        return r.code !== 0 ? r : false;
+      });
+      expect(stale.code).toBe(exitOf('TELEMETRY_STALE'));
+      expect(stale.stderr).toMatch(/^ERROR \[TELEMETRY_STALE\]: .*ballast@/m);
+    } finally {
+      writeFileSync(d.config, cfg);
+    }
+  });
+
   test.sequential('bad input is refused with a stable code and located problems', async () => {
-    const before = await fastState(d);
+    const before = await stateBesidesTelemetry();
     writeFileSync(join(d.dir, 'bad-policy.yaml'), 'apiVersion: ballast.io/v1\nkind: PlacementPolicy\nmetadata: { name: x }\nconstraints:\n  capacty: {}\n');
     const badPolicy = await d.run(['plan', '--policy', 'bad-policy.yaml']);
     expect(badPolicy.code, describeResult(badPolicy)).toBe(exitOf('POLICY_INVALID'));
@@ -153,7 +186,7 @@ describe('ballast plan on an embedded deployment', () => {
 
     const badLimit = await d.run(['plan', '--time-limit', 'soon']);
     expect(badLimit.code).toBe(exitOf('INVALID_INPUT'));
-    expect(await fastState(d)).toEqual(before);
+    expect(await stateBesidesTelemetry()).toEqual(before);
   });
 
   test.sequential('carrying the moves out in plan order with ballast migrate empties hdd-b', async () => {

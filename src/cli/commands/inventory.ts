@@ -18,7 +18,8 @@ interface InventoryOptions {
   readonly window?: string;
 }
 
-async function build(ctx: TelemetryContext, opts: InventoryOptions): Promise<Inventory> {
+/** An inventory from the control plane and the telemetry store (prices from the catalogue); stale data refused. */
+export async function buildInventoryFromTelemetry(ctx: TelemetryContext, opts: InventoryOptions): Promise<Inventory> {
   const t = ctx.config.telemetry;
   const [pools, types] = await Promise.all([ctx.controlPlane.listPools(), ctx.controlPlane.listVolumeTypes()]);
   const prices = ctx.catalogue ? resolvePrices(ctx.catalogue, pools, types) : undefined;
@@ -43,7 +44,7 @@ export function registerInventoryCommands(program: Command, io: CliIo): void {
     .option('--window <duration>', 'window of the performance aggregates (default: telemetry.window)')
     .action(async (file: string, opts: InventoryOptions, cmd: Command) =>
       withTelemetry(io, cmd, async (ctx) => {
-        const inv = await build(ctx, opts);
+        const inv = await buildInventoryFromTelemetry(ctx, opts);
         const target = resolve(file);
         const tmp = `${target}.tmp-${process.pid}`;
         try {
@@ -65,7 +66,7 @@ export function registerInventoryCommands(program: Command, io: CliIo): void {
     .option('--window <duration>', 'window of the performance aggregates (default: telemetry.window)')
     .action(async (opts: InventoryOptions, cmd: Command) =>
       withTelemetry(io, cmd, async (ctx) => {
-        const inv = await build(ctx, opts);
+        const inv = await buildInventoryFromTelemetry(ctx, opts);
         if (ctx.json) return io.stdout(inventoryToJson(inv).trimEnd());
         io.stdout(
           [

@@ -1,6 +1,6 @@
 /**
- * `ballast plan`: solve placement under the policies for an inventory (a saved file, or the
- * control plane read now), turn it into an ordered, capacity-safe plan, print it (table, JSON or
+ * `ballast plan`: solve placement under the policies for an inventory (a saved file, or one built
+ * now from the control plane and freshly collected telemetry), turn it into an ordered, capacity-safe plan, print it (table, JSON or
  * Markdown for a pull request) and optionally write the plan file; `--explain VOLUME` says why a
  * volume stays or moves.
  *
@@ -9,13 +9,16 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { INVENTORY_SCHEMA, type FleetReader, type Inventory } from '../../model/index.js';
+import type { Inventory, Plan } from '../../model/index.js';
+import { dryRunPlan, type DryRunResult } from '../../simulator/index.js';
+import { runCollectors } from '../../telemetry/index.js';
 import { makePlan, parseInventoryFile, renderPlan, renderPlanJson, PLAN_FORMATS, type PlanFormat } from '../../planner/index.js';
 import { checkPolicies, parseDuration, type CompiledPolicy } from '../../policy/index.js';
 import { explainVolume, solvePlacement } from '../../solver/index.js';
-import { AppError, FileValidationError } from '../../shared/index.js';
-import { openControlPlane } from '../control-plane-factory.js';
-import { reportError, type CliIo } from '../io.js';
+import { AppError, FileValidationError, formatDuration, systemClock } from '../../shared/index.js';
+import { renderTable, reportError, type CliIo } from '../io.js';
+import { buildInventoryFromTelemetry } from './inventory.js';
+import { withTelemetry, type TelemetryContext } from './telemetry-context.js';
 import { globals } from './common.js';
 import { DEFAULT_POLICY_DIR, expand, readAll } from './policy.js';
 
@@ -26,6 +29,9 @@ interface PlanOptions {
   readonly format?: PlanFormat;
   readonly timeLimit: string;
   readonly explain?: string;
+  readonly dryRun?: boolean;
+  /** False with --no-collect: plan from the telemetry already stored (refused when stale). */
+  readonly collect?: boolean;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -53,30 +59,6 @@ function readInventoryFile(file: string): Inventory {
   return parseInventoryFile(file, text);
 }
 
-/**
- * An inventory read from the control plane now, without telemetry (no performance, growth or
- * prices); its id is a digest of its content, so the same fleet gives the same id.
- */
-// TODO(lead): switch to telemetry buildInventory (needs the telemetry store and fresh samples).
-export async function liveInventory(reader: FleetReader, nowMs: number): Promise<Inventory> {
-  const [pools, volumes, types] = await Promise.all([reader.listPools(), reader.listVolumes(), reader.listVolumeTypes()]);
-  const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  const content = {
-    pools: pools.map((p) => ({ ...p, perf: null, costPerGiBMonth: null, growthGiBPerDay: null, sampledAtMs: nowMs })).sort(byName),
-    volumes: volumes.map((v) => ({ ...v, perf: null })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-    volumeTypes: [...types].sort(byName),
-  };
-  const digest = sha256(JSON.stringify({ pools: content.pools.map((p) => ({ ...p, sampledAtMs: 0 })), volumes: content.volumes, volumeTypes: content.volumeTypes }));
-  return {
-    schema: INVENTORY_SCHEMA,
-    id: `inv-${digest.slice(0, 16)}`,
-    takenAtMs: nowMs,
-    source: { kind: reader.kind, name: reader.name },
-    ...content,
-    freshness: { windowMs: 0, oldestSampleAtMs: nowMs, store: 'none' },
-  };
-}
-
 /** A volume of the inventory by id, or by name when exactly one volume has it. */
 function findVolume(inv: Inventory, ref: string): string {
   if (inv.volumes.some((v) => v.id === ref)) return ref;
@@ -92,20 +74,9 @@ function writeAtomically(file: string, text: string): void {
   renameSync(tmp, file);
 }
 
-async function runPlan(io: CliIo, opts: PlanOptions, g: ReturnType<typeof globals>): Promise<void> {
-  const policy = loadCompiledPolicy(opts.policy ?? []);
+async function runPlan(io: CliIo, opts: PlanOptions, g: ReturnType<typeof globals>, policy: CompiledPolicy, inventory: Inventory): Promise<void> {
   const limit = parseDuration(opts.timeLimit);
   if (!limit.ok) throw new AppError('INVALID_INPUT', `--time-limit: ${limit.message}`);
-  let inventory: Inventory;
-  if (opts.inventory !== undefined) inventory = readInventoryFile(opts.inventory);
-  else {
-    const opened = await openControlPlane(io, g);
-    try {
-      inventory = await liveInventory(opened.controlPlane, Date.now());
-    } finally {
-      await opened.close();
-    }
-  }
   const result = await solvePlacement(inventory, policy, { timeLimitMs: limit.value, now: () => performance.now() });
   if (opts.explain !== undefined) {
     const lines = explainVolume(inventory, policy, result, findVolume(inventory, opts.explain));
@@ -124,7 +95,37 @@ async function runPlan(io: CliIo, opts: PlanOptions, g: ReturnType<typeof global
   const plan = makePlan(inventory, policy, result, { planId, nowMs, policyDigest });
   if (opts.out !== undefined) writeAtomically(opts.out, renderPlanJson(plan));
   io.stdout(renderPlan(plan, opts.format ?? (g.json === true ? 'json' : 'table')));
+  if (opts.dryRun === true) io.stdout(renderDryRun(await dryRunPlan(inventory, plan, policy), plan));
   io.setExitCode(0);
+}
+
+/** What the simulated run of the plan predicts (`--dry-run`): duration, pools touched and their peaks. */
+function renderDryRun(r: DryRunResult, plan: Plan): string {
+  if (plan.moves.length === 0) return '\nDry run: the plan has no moves; nothing would run.';
+  const failed = r.moves.filter((m) => m.error !== null).length;
+  const lines = [
+    '',
+    `Dry run (the shared executor on a simulated copy of the fleet, the policy's limits and windows): ${r.moves.length} of ${plan.moves.length} moves ${r.state}` +
+      `${failed > 0 ? `, ${failed} not successful in simulation` : ''}; copying takes ${formatDuration(r.makespanMs)}, ${formatDuration(r.elapsedMs)} from now including waits for maintenance windows.`,
+    renderTable(
+      ['Pool touched', 'Peak used during the run'],
+      r.poolsTouched.map((p) => [p, `${(100 * (r.peakShare[p] ?? 0)).toFixed(1)}%`]),
+    ),
+  ];
+  return lines.join('\n');
+}
+
+/** The inventory of a plan made from the live fleet: telemetry collected now (unless --no-collect), stale data refused. */
+async function liveInventory(ctx: TelemetryContext, collectFirst: boolean): Promise<Inventory> {
+  if (collectFirst) {
+    const report = await runCollectors(ctx.collectors(), ctx.controlPlane, ctx.store, systemClock);
+    await ctx.store.flush();
+    const failed = report.outcomes.filter((o) => !o.ok);
+    if (failed.some((o) => o.name === 'capacity')) {
+      throw new AppError('COLLECTOR_FAILED', `the capacity collector failed, no plan is made from old numbers: ${failed.map((o) => `${o.name}: ${o.ok ? '' : o.error.message}`).join('; ')}`);
+    }
+  }
+  return buildInventoryFromTelemetry(ctx, {});
 }
 
 /** Adds `ballast plan` to `program`. Errors are printed with their code and set the exit code. */
@@ -133,17 +134,26 @@ export function registerPlanCommands(program: Command, io: CliIo): void {
     .command('plan')
     .description('Solve placement under the policies and print an ordered, capacity-safe plan of moves')
     .option('--policy <files...>', `policy files or directories (default: ${DEFAULT_POLICY_DIR}/)`)
-    .option('--inventory <file>', "an inventory saved by 'ballast inventory save' (default: read the control plane now)")
+    .option('--inventory <file>', "an inventory saved by 'ballast inventory save' (default: collect telemetry now and build one)")
     .option('--out <file>', 'also write the plan file (JSON) here')
     .addOption(new Option('--format <format>', 'output format (default: table, or json with --json)').choices([...PLAN_FORMATS]))
     .option('--time-limit <duration>', 'hard limit on the solve', '10s')
     .option('--explain <volume>', 'say why a volume (id or name) stays or moves, instead of printing the plan')
+    .option('--dry-run', 'also predict the run: the shared executor on a simulated copy of the fleet (duration, pools touched, peaks)')
+    .option('--no-collect', 'without --inventory: plan from the telemetry already stored instead of collecting now (refused when stale)')
     .action(async (opts: PlanOptions, cmd: Command) => {
       const g = globals(cmd);
-      try {
-        await runPlan(io, opts, g);
-      } catch (e) {
-        reportError(io, e, g.json === true);
+      if (opts.inventory !== undefined) {
+        try {
+          await runPlan(io, opts, g, loadCompiledPolicy(opts.policy ?? []), readInventoryFile(opts.inventory));
+        } catch (e) {
+          reportError(io, e, g.json === true);
+        }
+        return;
       }
+      await withTelemetry(io, cmd, async (ctx) => {
+        const policy = loadCompiledPolicy(opts.policy ?? []);
+        await runPlan(io, opts, g, policy, await liveInventory(ctx, opts.collect !== false));
+      });
     });
 }
