@@ -7,6 +7,8 @@
  */
 export type { FixedVolume, Infeasibility, LpReport, MoveReason, SolveOptions, SolveResult, SolverEngine, Violation } from './types.js';
 export { solvePlacement, computeBound, EXACT_MAX_PAIRS, JSLP_MAX_CELLS } from './solve.js';
+export { POLISH_ROUNDS, POLISH_EVALS_PER_PAIR, POLISH_MAX_EVALS } from './engine/polish.js';
+export { MIP_NODE_LIMIT } from './lp/jslp.js';
 export { verifyPlacement } from './verify.js';
 export { evaluatePlacement, type Evaluation } from './evaluate.js';
 export { explainVolume } from './explain.js';

@@ -5,28 +5,35 @@
  * verified; the best valid one wins, never worse than greedy; the minimum-gain rule may keep the
  * current placement. No clock is read: time comes from `opts.now`.
  *
+ * Deterministic: every stage's work is bounded by counts (branch-and-bound nodes, LP pivots run to
+ * the optimum, local-search destination evaluations), never by elapsed time, so the same inputs
+ * give the same plan on a fast or a slow machine. The only clock-driven cut is the hard limit
+ * `timeLimitMs`, a safety net: when it skips or stops a stage, `quality.timeLimited` is true and a
+ * note names the stage.
+ *
  * @module
  */
 import type { Inventory, Placement, PlanQuality } from '../model/index.js';
 import type { CompiledPolicy } from '../policy/index.js';
 import { aggregatesOf, buildContext, fixedList, type SolveContext } from './context.js';
-import { improve, objectiveGreedy, watcherGreedy } from './engine/greedy.js';
+import { objectiveGreedy, watcherGreedy } from './engine/greedy.js';
+import { polishPlacement } from './engine/polish.js';
 import { roundAndRepair } from './engine/round.js';
 import { Pricing, State } from './engine/state.js';
 import { evaluateIndices } from './evaluate.js';
 import { explainInfeasibility } from './infeasibility.js';
 import { assembleLp, lpTermValues, type LpSolution } from './lp/assemble.js';
+import { JSLP_MAX_CELLS, prunedModels } from './lp/decompose.js';
 import type { FlowModel } from './lp/flow-model.js';
 import { solveWithHighs } from './lp/highs.js';
-import { readJsLp, runJsLp, toJsLp } from './lp/jslp.js';
+import { MIP_NODE_LIMIT, readJsLp, runJsLp, toJsLp } from './lp/jslp.js';
 import { moveReasons } from './reasons.js';
 import type { SolveOptions, SolveResult, Violation } from './types.js';
 import { verifyIndices } from './verify.js';
 
 /** Largest exact model (sum over movable items of their choices) given to the MIP. */
 export const EXACT_MAX_PAIRS = 400;
-/** Largest dense tableau (cells) given to javascript-lp-solver. */
-export const JSLP_MAX_CELLS = 3_000_000;
+export { JSLP_MAX_CELLS, prunedModels } from './lp/decompose.js';
 
 interface Candidate {
   readonly method: string;
@@ -60,6 +67,12 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
   const left = (): number => limitMs - (now() - t0);
   const notes: string[] = [];
   let timeLimited = false;
+  /** The hard limit cut a stage: say so (once per stage) and flag the result. */
+  const cut = (what: string): void => {
+    timeLimited = true;
+    const note = `the time limit (${limitMs} ms) was hit: ${what}`;
+    if (!notes.includes(note)) notes.push(note);
+  };
   const ctx = buildContext(inventory, policy, opts.freeze ?? []);
   notes.push(...ctx.notes);
   const pr = new Pricing(ctx);
@@ -75,11 +88,15 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
   const engine = opts.engine ?? 'jslp';
   const pairs = ctx.items.reduce((s, it) => s + (it.eligible.length > 0 ? it.eligible.length + 1 : 0), 0);
 
-  if (pairs > 0 && pairs <= EXACT_MAX_PAIRS && left() > 0) {
+  if (pairs > 0 && pairs <= EXACT_MAX_PAIRS && left() <= 0) cut('the exact MIP was skipped');
+  else if (pairs > 0 && pairs <= EXACT_MAX_PAIRS) {
+    // branch and bound is bounded by nodes, not time: the same search on any machine
     const m = assembleLp(ctx, base, { maxDests: Number.POSITIVE_INFINITY, sizeBuckets: false, pruneSources: false, singletons: true });
-    const out = runJsLp(toJsLp(m, Math.max(1, left() * 0.4)), Math.max(1, left() * 0.5));
+    const out = runJsLp(toJsLp(m, MIP_NODE_LIMIT), left());
     const sol = readJsLp(m, out);
-    if (out.kind === 'timeout') timeLimited = true;
+    if (out.kind === 'timeout') cut('the exact MIP was stopped');
+    const capped = out.kind === 'solved' && out.nodes >= MIP_NODE_LIMIT;
+    if (capped) notes.push(`the exact MIP stopped at its node limit (${MIP_NODE_LIMIT} branch-and-bound nodes)${sol ? ': its best integral answer, not proven optimal, is a candidate' : ''}`);
     if (sol) {
       const s = new State(ctx, pr);
       m.cols.forEach((c, j) => {
@@ -87,17 +104,19 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
       });
       s.refresh();
       cands.push(candidate(ctx, 'mip', 'jslp', s));
-    } else notes.push(`exact MIP gave no integral answer (${out.kind}); heuristics used`);
+    } else if (out.kind !== 'timeout') notes.push(`exact MIP gave no integral answer (${capped ? 'node limit' : out.kind === 'error' ? out.error : 'not integral'}); heuristics used`);
   }
 
-  if (pairs > 0 && left() > 0) {
+  if (pairs > 0 && left() <= 0) cut('the LP stage was skipped');
+  else if (pairs > 0) {
     const full = assembleLp(ctx, base, { maxDests: Number.POSITIVE_INFINITY, sizeBuckets: false, pruneSources: false });
     let planModel: FlowModel = full;
     let sol: LpSolution | null = null;
     let used = engine;
     if (engine === 'highs') {
-      const r = await solveWithHighs(full, Math.max(100, left() * 0.6));
+      const r = await solveWithHighs(full, left());
       sol = r.solution;
+      if (r.timeLimited) cut('HiGHS was stopped');
       if (!sol) notes.push(`HiGHS: ${r.status}; javascript-lp-solver used instead`);
     }
     let parts: { m: FlowModel; sol: LpSolution }[] = [];
@@ -111,20 +130,23 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
       const scoped = o.cost.weight === 0 && o.performance.weight === 0;
       const models = full.denseCells() <= JSLP_MAX_CELLS ? [full] : prunedModels(ctx, base, scoped);
       planModel = models.length === 1 ? (models[0] as FlowModel) : full;
-      const solveAll = (share: number): { m: FlowModel; sol: LpSolution }[] => {
+      // each LP may use all the time left: only the hard limit cuts one (the simplex is deterministic)
+      const solveAll = (): { m: FlowModel; sol: LpSolution }[] => {
         const out: { m: FlowModel; sol: LpSolution }[] = [];
-        for (const [k, m] of models.entries()) {
-          const res = runJsLp(toJsLp(m), Math.max(1, (left() * share) / (models.length - k)));
-          if (res.kind === 'timeout') {
-            timeLimited = true;
-            notes.push('an LP hit the time limit; the parts solved in time are used');
-          } else if (res.kind === 'error') notes.push(`LP error: ${res.error}`);
+        for (const m of models) {
+          if (left() <= 0) {
+            cut('LP parts were skipped; the parts solved in time are used');
+            continue;
+          }
+          const res = runJsLp(toJsLp(m), left());
+          if (res.kind === 'timeout') cut('an LP was stopped; the parts solved in time are used');
+          else if (res.kind === 'error') notes.push(`LP error: ${res.error}`);
           const part = readJsLp(m, res);
           if (part) out.push({ m, sol: part });
         }
         return out;
       };
-      parts = solveAll(0.4);
+      parts = solveAll();
       // independent parts share one fleet-wide ceiling U: each part first finds its own, then all
       // are solved again held to the highest (so no part spends moves balancing below it)
       const uOf = (p: { m: FlowModel; sol: LpSolution }): number => {
@@ -132,12 +154,14 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
         return j >= 0 ? (p.sol.x[j] as number) : Number.NaN;
       };
       const uStar = Math.max(...parts.map(uOf).filter((u) => !Number.isNaN(u)));
-      if (scoped && models.length > 1 && parts.length === models.length && Number.isFinite(uStar) && left() > 0) {
+      const second = scoped && models.length > 1 && parts.length === models.length && Number.isFinite(uStar);
+      if (second && left() <= 0) cut('the second LP pass (one fleet-wide ceiling) was skipped');
+      else if (second) {
         for (const m of models) {
           const j = m.cols.findIndex((c) => c.name === 'U');
           if (j >= 0) m.addRow('u_fleet', { max: -uStar }, [[j, -1]]);
         }
-        const again = solveAll(0.5);
+        const again = solveAll();
         if (again.length === models.length) parts = again;
       }
       if (models.length > 1) {
@@ -151,8 +175,10 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
       bound = sol.objective;
       lpTerms = lpTermValues(planModel, sol.x);
     }
-    if (bound === null && opts.boundEngine === 'highs' && left() > 0) {
-      const r = await solveWithHighs(full, Math.max(100, left() * 0.8));
+    if (bound === null && opts.boundEngine === 'highs' && left() <= 0) cut('the bound was not computed');
+    else if (bound === null && opts.boundEngine === 'highs') {
+      const r = await solveWithHighs(full, left());
+      if (r.timeLimited) cut('the bound was not computed');
       if (r.solution) {
         bound = r.solution.objective;
         lpTerms = lpTermValues(full, r.solution.x);
@@ -163,7 +189,8 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
     if (parts.length > 0) cands.push(candidate(ctx, 'lp-round', used, roundAndRepair(parts, pr)));
   }
 
-  polishWhileTimeLeft(ctx, pr, cands, left, limitMs, notes);
+  if (left() <= 0) cut('the polish was skipped');
+  else if (polish(ctx, pr, cands, () => left() <= 0, notes)) cut('the polish was stopped');
   const valid = cands.filter((c) => c.violations.length === 0);
   const current = cands[0] as Candidate;
   const byMethod = Object.fromEntries(cands.map((c) => [c.method, { objective: c.total, movedGiB: c.movedGiB, violations: c.violations.length }]));
@@ -206,7 +233,9 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
     improvementLeft: bound === null ? null : denom > 1e-12 ? Math.max(0, (ev.total - bound) / denom) : 0,
     terms: ev.terms,
     solveMs: Math.max(0, now() - t0),
-    timeLimited: timeLimited || left() < 0,
+    // only a stage the hard limit cut or skipped counts: a run that overran after finishing its
+    // (deterministic) work returns the same plan as a fast one
+    timeLimited,
   };
   const placement: Record<string, string> = {};
   for (const vi of ctx.vols) placement[vi.v.id] = vi.cur >= 0 ? ctx.pools[chosen.placement[vi.idx] as number]!.name : vi.v.pool;
@@ -223,65 +252,17 @@ export async function solvePlacement(inventory: Inventory, policy: CompiledPolic
   };
 }
 
-/**
- * Uses the time left: full local search (every destination, no shortlists) on the best valid
- * candidate, a round at a time while a round is expected to fit in the time left.
- */
-function polishWhileTimeLeft(ctx: SolveContext, pr: Pricing, cands: Candidate[], left: () => number, limitMs: number, notes: string[]): void {
+/** Polishes the best valid candidate (see {@link polishPlacement}); true when the time limit cut it. */
+function polish(ctx: SolveContext, pr: Pricing, cands: Candidate[], expired: () => boolean, notes: string[]): boolean {
   let best: Candidate | null = null;
   for (const c of cands) if (c.violations.length === 0 && c.method !== 'current' && (!best || better(c, best))) best = c;
-  if (!best || left() < limitMs * 0.5) return;
-  const s = new State(ctx, pr);
-  ctx.items.forEach((it, i) => {
-    const to = best.placement[it.vols[0] as number] as number;
-    if (to !== it.cur) s.apply(i, to, false);
-  });
-  s.refresh();
-  const j0 = s.total();
-  let rounds = 0;
-  let last = 0;
-  for (; rounds < 8; rounds++) {
-    const before = left();
-    if (before < limitMs * 0.4 || before - 2 * last < limitMs * 0.3) break;
-    const j = s.total();
-    improve(s, 1, false);
-    last = before - left();
-    if (s.total() > j - 1e-12) break;
-  }
-  if (s.total() < j0 - 1e-12) {
-    cands.push(candidate(ctx, `${best.method}+polish`, best.engine, s));
-    notes.push(`polished ${best.method} with ${rounds} round(s) of full local search in the time left`);
-  }
-}
-
-/** Candidate pruning for big instances: fewer destinations per class, classes that can gain only. */
-export function prunedModels(ctx: SolveContext, base: ReturnType<typeof aggregatesOf>, scoped = true): FlowModel[] {
-  return components(ctx).map((items) => {
-    const wide = assembleLp(ctx, base, { maxDests: Number.POSITIVE_INFINITY, sizeBuckets: false, pruneSources: true, scoped }, items);
-    if (wide.denseCells() <= JSLP_MAX_CELLS) return wide;
-    // columns ≈ classes × k, rows ≈ the wide model's: pick k so the dense tableau fits
-    const k = Math.max(1, Math.floor(JSLP_MAX_CELLS / ((wide.rows.length + 1) * Math.max(1, wide.classes.length))));
-    return assembleLp(ctx, base, { maxDests: k, sizeBuckets: false, pruneSources: true, scoped }, items);
-  });
-}
-
-/** Independent parts of the fleet: items grouped by the connected components of pool ↔ destination. */
-function components(ctx: SolveContext): Set<number>[] {
-  const parent = Int32Array.from(ctx.pools, (_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) i = parent[i] = parent[parent[i] as number] as number;
-    return i;
-  };
-  for (const it of ctx.items) for (const p of it.eligible) parent[find(p)] = find(it.cur);
-  const byRoot = new Map<number, Set<number>>();
-  for (const it of ctx.items) {
-    if (it.eligible.length === 0) continue;
-    const r = find(it.cur);
-    const set = byRoot.get(r) ?? new Set<number>();
-    set.add(it.idx);
-    byRoot.set(r, set);
-  }
-  return [...byRoot.entries()].sort((a, b) => a[0] - b[0]).map(([, set]) => set);
+  if (!best) return false;
+  const out = polishPlacement(ctx, pr, best.placement, expired);
+  if (out.state) {
+    cands.push(candidate(ctx, `${best.method}+polish`, best.engine, out.state));
+    notes.push(`polished ${best.method} with ${out.rounds} round(s) of full local search (${out.evaluations} destination evaluations; ${out.stop})`);
+  } else if (out.timeCut) notes.push(`the polish of ${best.method} was cut by the time limit before it found a gain`);
+  return out.timeCut;
 }
 
 /**

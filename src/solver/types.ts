@@ -9,7 +9,12 @@ import type { Placement, PlanQuality } from '../model/index.js';
 export type SolverEngine = 'jslp' | 'highs';
 
 export interface SolveOptions {
-  /** Hard limit on the whole solve (model build, LP, rounding, repair, polish); default 10 000 ms. */
+  /**
+   * Hard limit on the whole solve (model build, LP, rounding, repair, polish); default 10 000 ms. A
+   * safety net only: every stage's work is bounded by counts (nodes, evaluations), so the plan does
+   * not depend on speed; when this limit skips or stops a stage, `quality.timeLimited` is true and a
+   * note names the stage.
+   */
   readonly timeLimitMs?: number;
   /** LP engine; default `jslp` (javascript-lp-solver). */
   readonly engine?: SolverEngine;

@@ -166,24 +166,53 @@ function cheaperElsewhere(ctx: SolveContext): Uint8Array {
 }
 
 /**
+ * A deterministic work budget for local search: destination evaluations left (each destination an
+ * item's best move looks at counts one). `expired` is the hard time limit, a safety net only,
+ * asked every {@link EXPIRY_CHECK_EVALS} evaluations; `timeCut` tells it stopped the search.
+ */
+export interface WorkBudget {
+  evals: number;
+  readonly expired?: () => boolean;
+  timeCut: boolean;
+}
+
+/** Evaluations between two looks at the hard time limit of a {@link WorkBudget}. */
+export const EXPIRY_CHECK_EVALS = 1 << 16;
+
+/**
  * Single-move local search: applies improving moves by gain per GiB, for a few rounds. Candidates:
  * items on the fullest pools, items already moved, items a cheaper pool would take (cost), and
- * every item when performance counts.
+ * every item when performance counts. With a budget, stops as soon as it is spent (the moves
+ * applied so far stay: every one of them is feasible and improving).
  */
-export function improve(s: State, rounds = 3, shortlists = true): void {
+export function improve(s: State, rounds = 3, shortlists = true, budget?: WorkBudget): void {
   const ctx = s.ctx;
   const o = ctx.policy.objectives;
   const perf = o.performance.weight > 0;
   const cheap = o.cost.weight > 0 ? cheaperElsewhere(ctx) : null;
+  let sinceCheck = 0;
+  /** Charges n evaluations; true when the budget (or, as a safety net, the time) is spent. */
+  const spent = (n: number): boolean => {
+    if (!budget) return false;
+    budget.evals -= n;
+    sinceCheck += n;
+    if (budget.expired && sinceCheck >= EXPIRY_CHECK_EVALS) {
+      sinceCheck = 0;
+      if (budget.expired()) budget.timeCut = true;
+    }
+    return budget.evals <= 0 || budget.timeCut;
+  };
   for (let r = 0; r < rounds; r++) {
+    if (budget && (budget.evals <= 0 || budget.timeCut)) return;
     const hot = new Set<number>();
     for (const k of ['cap', 'load'] as const) for (const p of s.fullest(k)) hot.add(p);
     const cands: { i: number; key: number }[] = [];
     // big eligible lists: rank their pools once per round on a first item, then try the best few
     const short = new Map<readonly number[], number[]>();
-    ctx.items.forEach((it, i) => {
+    for (let i = 0; i < ctx.items.length; i++) {
+      const it = ctx.items[i] as Item;
       const at = s.assign[i] as number;
-      if (at === it.cur && (it.eligible.length === 0 || !(perf || hot.has(at) || (cheap !== null && cheap[i] === 1)))) return;
+      if (at === it.cur && (it.eligible.length === 0 || !(perf || hot.has(at) || (cheap !== null && cheap[i] === 1)))) continue;
       let dests: readonly number[] | undefined;
       if (shortlists && it.eligible.length > SHORTLIST) {
         dests = short.get(it.eligible);
@@ -191,20 +220,24 @@ export function improve(s: State, rounds = 3, shortlists = true): void {
           const ranked = it.eligible.map((p) => ({ p, d: s.delta(i, p) })).sort((x, y) => x.d - y.d || x.p - y.p);
           dests = ranked.slice(0, SHORTLIST).map((x) => x.p).sort((x, y) => x - y);
           short.set(it.eligible, dests as number[]);
+          if (spent(it.eligible.length)) return;
         }
       }
       const d = bestDest(s, i, undefined, dests);
       if (d && d.delta < -EPS) cands.push({ i, key: d.delta / Math.max(it.gib, 1e-9) });
-    });
+      if (spent((dests ?? it.eligible).length + 1)) return;
+    }
     cands.sort((a, b) => a.key - b.key || a.i - b.i);
     let applied = 0;
     for (const c of cands) {
       const it = ctx.items[c.i] as Item;
-      const d = bestDest(s, c.i, undefined, shortlists && it.eligible.length > SHORTLIST ? short.get(it.eligible) : undefined);
+      const dests = shortlists && it.eligible.length > SHORTLIST ? short.get(it.eligible) : undefined;
+      const d = bestDest(s, c.i, undefined, dests);
       if (d && d.delta < -EPS) {
         s.apply(c.i, d.to);
         applied++;
       }
+      if (spent((dests ?? it.eligible).length + 1)) return;
     }
     if (applied === 0) break;
   }

@@ -32,8 +32,12 @@ async function load(): Promise<HighsRuntime> {
   return runtime;
 }
 
-/** Solves the LP of a flow model with HiGHS; null when it has no optimal answer in time. */
-export async function solveWithHighs(m: FlowModel, timeLimitMs: number): Promise<{ solution: LpSolution | null; status: string }> {
+/**
+ * Solves the LP of a flow model with HiGHS; null when it has no optimal answer in time.
+ * `timeLimitMs` is the hard limit only (HiGHS is otherwise deterministic: one thread, no other
+ * time-driven choice); `timeLimited` says it was hit.
+ */
+export async function solveWithHighs(m: FlowModel, timeLimitMs: number): Promise<{ solution: LpSolution | null; status: string; timeLimited: boolean }> {
   const h = await load();
   const nCols = m.cols.length;
   const starts = [0];
@@ -66,10 +70,12 @@ export async function solveWithHighs(m: FlowModel, timeLimitMs: number): Promise
   const model = h.createModel(data);
   try {
     const optimal = h.constants.modelStatus['optimal'];
+    const timeLimit = h.constants.modelStatus['timeLimit'];
     model.options.set({ output_flag: false, time_limit: Math.max(0.1, timeLimitMs / 1000) });
     model.run();
     let status = model.getModelStatus();
     let note = 'optimal';
+    if (status === timeLimit) return { solution: null, status: 'time limit', timeLimited: true };
     if (status !== optimal) {
       model.clearSolver();
       model.options.set({ presolve: 'off' });
@@ -77,11 +83,11 @@ export async function solveWithHighs(m: FlowModel, timeLimitMs: number): Promise
       status = model.getModelStatus();
       note = status === optimal ? 'optimal (presolve off after a non-optimal answer)' : `status ${status}`;
     }
-    if (status !== optimal) return { solution: null, status: note };
+    if (status !== optimal) return { solution: null, status: status === timeLimit ? 'time limit' : note, timeLimited: status === timeLimit };
     const x = Float64Array.from(model.getSolution().colValue);
     let obj = m.objConst;
     m.cols.forEach((c, j) => (obj += c.obj * (x[j] as number)));
-    return { solution: { x, objective: obj }, status: note };
+    return { solution: { x, objective: obj }, status: note, timeLimited: false };
   } finally {
     model.dispose();
   }

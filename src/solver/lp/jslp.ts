@@ -4,6 +4,11 @@
  * waits on a shared flag with a timeout and terminates the worker when time is up; no timer and
  * no clock are read. A MIP answer counts only with `isIntegral === true`.
  *
+ * Branch and bound is bounded by a node count, not by time: the library reads its clock once per
+ * node (`while (… && now < terminalTime)`) and nowhere else, so the worker replaces that clock
+ * with a node counter and passes the node limit as the library's `timeout`. The search then stops
+ * after the same nodes on any machine; the worker reports how many it used.
+ *
  * @module
  */
 import { createRequire } from 'node:module';
@@ -13,11 +18,15 @@ import type { LpSolution } from './assemble.js';
 
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
+let nodes = 0;
+// the library's branch and bound reads this once per node: a node counter makes its timeout a node limit
+Date.now = () => nodes++;
 let msg;
 try {
   const lib = require(workerData.libPath);
   const solver = lib.default || lib;
-  msg = { ok: true, result: solver.Solve(workerData.model) };
+  const result = solver.Solve(workerData.model);
+  msg = { ok: true, result, nodes: Math.max(0, nodes - 1) };
 } catch (e) {
   msg = { ok: false, error: String((e && e.message) || e) };
 }
@@ -38,13 +47,20 @@ export interface JsLpModel {
 }
 
 export type JsLpOutcome =
-  | { readonly kind: 'solved'; readonly result: Record<string, number | boolean> }
+  /** `nodes`: branch-and-bound nodes explored (0 for a plain LP). */
+  | { readonly kind: 'solved'; readonly result: Record<string, number | boolean>; readonly nodes: number }
   | { readonly kind: 'timeout' }
   | { readonly kind: 'error'; readonly error: string };
 
+/** Default branch-and-bound node limit of an exact model. */
+export const MIP_NODE_LIMIT = 3_000;
+
 let libPath: string | null = null;
 
-/** Solves a model in a worker; gives up after `timeoutMs`. Blocks the calling thread meanwhile. */
+/**
+ * Solves a model in a worker; gives up after `timeoutMs` (the hard limit: the only clock-driven
+ * cut). Blocks the calling thread meanwhile.
+ */
 export function runJsLp(model: JsLpModel, timeoutMs: number): JsLpOutcome {
   libPath ??= createRequire(import.meta.url).resolve('javascript-lp-solver');
   const flag = new SharedArrayBuffer(4);
@@ -55,8 +71,8 @@ export function runJsLp(model: JsLpModel, timeoutMs: number): JsLpOutcome {
   void worker.terminate();
   port1.close();
   if (!msg) return { kind: 'timeout' };
-  const m = msg.message as { ok: boolean; result?: Record<string, number | boolean>; error?: string };
-  return m.ok ? { kind: 'solved', result: m.result ?? {} } : { kind: 'error', error: m.error ?? 'unknown error' };
+  const m = msg.message as { ok: boolean; result?: Record<string, number | boolean>; nodes?: number; error?: string };
+  return m.ok ? { kind: 'solved', result: m.result ?? {}, nodes: m.nodes ?? 0 } : { kind: 'error', error: m.error ?? 'unknown error' };
 }
 
 /** Column scale: flows of an exact model are integral in units of their item's size. */
@@ -68,9 +84,9 @@ function scaleOf(m: FlowModel, j: number): number {
 /**
  * The flow model in javascript-lp-solver's format. For an exact model (one class per item) the
  * flow columns are rescaled to 0/1 and declared `ints` (the bound 1 is implied by the supply row,
- * so no `binaries` rows are added), with a time limit for branch and bound.
+ * so no `binaries` rows are added), with a node limit for branch and bound (see the module note).
  */
-export function toJsLp(m: FlowModel, mipTimeoutMs?: number): JsLpModel {
+export function toJsLp(m: FlowModel, mipNodeLimit = MIP_NODE_LIMIT): JsLpModel {
   const constraints: JsLpModel['constraints'] = {};
   const variables: Record<string, Record<string, number>> = {};
   m.cols.forEach((c, j) => {
@@ -92,7 +108,7 @@ export function toJsLp(m: FlowModel, mipTimeoutMs?: number): JsLpModel {
   m.cols.forEach((c, j) => {
     if (c.kind === 'flow') ints[`c${j}`] = 1;
   });
-  return { optimize: 'obj', opType: 'min', constraints, variables, ints, options: { timeout: Math.max(1, Math.floor(mipTimeoutMs ?? 1000)) } };
+  return { optimize: 'obj', opType: 'min', constraints, variables, ints, options: { timeout: Math.max(1, Math.floor(mipNodeLimit)) } };
 }
 
 /** Reads a solved flow model; null when the answer is not usable. */
