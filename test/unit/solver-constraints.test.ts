@@ -179,6 +179,16 @@ describe('eligibility and fixed volumes', () => {
     expect(ctx.items.map((it) => ({ vols: it.vols.length, gib: it.gib }))).toEqual([{ vols: 2, gib: 12 }, { vols: 1, gib: 1 }]);
   });
 
+  test('an over-subscribed pool (negative virtual free) takes nothing, and is no violation when nothing arrives', () => {
+    const inv = inventory(twoPools({}, { total: 100 }), [vol('v1', 'a', 10)]);
+    const over = { ...inv, pools: inv.pools.map((p) => (p.name === 'h@b#b' ? { ...p, capacity: { ...p.capacity, provisionedCapacityGb: 150 } } : p)) };
+    const pol = balancePolicy();
+    expect(verifyPlacement(over, pol, { v1: 'h@b#a' })).toEqual([]);
+    const moved = verifyPlacement(over, pol, { v1: 'h@b#b' });
+    expect(moved.map((v) => v.constraint)).toContain('capacity');
+    expect(moved.find((v) => v.constraint === 'capacity')!.message).toMatch(/h@b#b: 10 GiB of thin volumes arrive, capacity filter allows 0 GiB \(virtual free -50 GiB\)/);
+  });
+
   test('capacity and performance limits carry the policy numbers', () => {
     const ctx = buildContext(
       inventory([pool('a', { total: 1000, reserved: 10, ratedIops: 5000 })], [vol('v1', 'a', 5)]),

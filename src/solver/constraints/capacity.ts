@@ -35,13 +35,18 @@ function limits(ctx: SolveContext): PoolLimit[] {
   return out;
 }
 
-function filterLimit(p: PoolInfo, resource: 'inGib' | 'inThickGib', limit: number, kind: string): PoolLimit {
+/**
+ * What may arrive on a pool by Cinder's filter. A negative virtual free capacity (a pool already
+ * over-subscribed) lets nothing arrive, which is a limit of 0, not a violation when nothing does.
+ */
+function filterLimit(p: PoolInfo, resource: 'inGib' | 'inThickGib', virtualFree: number, kind: string): PoolLimit {
+  const limit = Math.max(0, virtualFree);
   return {
     plugin: name,
     pool: p.idx,
     resource,
     limit,
-    describe: (a) => `pool ${p.name}: ${num(a)} GiB of ${kind} volumes arrive, capacity filter allows ${num(limit)} GiB (virtual free)`,
+    describe: (a) => `pool ${p.name}: ${num(a)} GiB of ${kind} volumes arrive, capacity filter allows ${num(limit)} GiB (virtual free ${num(virtualFree)} GiB)`,
   };
 }
 
