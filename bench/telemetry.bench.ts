@@ -28,6 +28,7 @@ import {
   type RetentionSettings,
   type TelemetryStore,
 } from '../src/telemetry/index.js';
+import { mulberry32 } from '../src/shared/index.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -39,17 +40,7 @@ function envNum(name: string, fallback: number): number {
   return n;
 }
 
-/** Deterministic pseudo-random numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 interface BenchConfig {
   readonly pools: number;

@@ -5,3 +5,4 @@ export * from './ids.js';
 export * from './yaml-source.js';
 export * from './validation.js';
 export * from './log.js';
+export * from './prng.js';

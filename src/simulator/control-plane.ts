@@ -22,7 +22,7 @@ import { AppError, GiB } from '../shared/index.js';
 import type { SimClock, TimerId } from './clock.js';
 import type { SimFleet, SimVolume } from './fleet.js';
 import { admitMove } from './move-admission.js';
-import { deriveSeed, mulberry32, type Random } from './prng.js';
+import { deriveSeed, mulberry32, type Random } from '../shared/index.js';
 import { allocateBandwidth, flowResources, resourceCapacity, type TimingModel } from './timing.js';
 
 /** A move's phase: Cinder's `migration_status` words, plus `cancelled`. */

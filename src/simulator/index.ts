@@ -6,7 +6,7 @@
  * @module
  */
 export { SimClock, settle, type RunOptions, type SimTimers, type TimerId } from './clock.js';
-export { mulberry32, deriveSeed, type Random } from './prng.js';
+export { mulberry32, deriveSeed, type Random } from '../shared/index.js';
 export { DEFAULT_TIMING, allocateBandwidth, flowResources, resourceCapacity, soloMoveMs, type Flow, type PoolBandwidth, type TimingModel } from './timing.js';
 export { SimFleet, type SimPool, type SimVolume } from './fleet.js';
 export { SimulatedControlPlane, type SimControlPlaneOptions, type SimMovePhase, type SimMoveRecord } from './control-plane.js';

@@ -9,7 +9,7 @@
  */
 import { INVENTORY_SCHEMA, type Inventory, type InventoryPool, type InventoryVolume } from '../model/index.js';
 import { compilePolicyFiles, type CompiledPolicy } from '../policy/index.js';
-import { AppError } from '../shared/index.js';
+import { AppError, mulberry32 } from '../shared/index.js';
 
 export interface FleetOptions {
   readonly volumes: number;
@@ -23,16 +23,6 @@ export interface FleetOptions {
   readonly antiAffinityShare?: number;
 }
 
-/** mulberry32: a small, fast, seeded PRNG. */
-export function mulberry32(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CLASSES = [
   { backend: 'fast', tiers: ['nvme', 'ssd'], price: [0.14, 0.2], iopsPerGiB: 30 },

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { nextClosing, nextOpening, windowOpen } from '../../src/executor/index.js';
 import type { CompiledWindow } from '../../src/policy/index.js';
+import { mulberry32 } from '../../src/shared/index.js';
 
 // The jumping search against the obvious minute-by-minute scan, over random windows and instants,
 // in zones with and without daylight saving (the March and October changes are inside the range).
@@ -17,16 +18,7 @@ function bruteClosing(at: number, ws: readonly CompiledWindow[]): number | null 
   return null;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Adelaide'];

@@ -2,21 +2,12 @@ import { describe, expect, test } from 'vitest';
 import type { Inventory, Plan } from '../../src/model/index.js';
 import { makePlan, simulatePlan, usableGiB } from '../../src/planner/index.js';
 import type { CompiledPolicy } from '../../src/policy/index.js';
+import { mulberry32 } from '../../src/shared/index.js';
 import { basicPolicy, inventory, pool, solved, volume } from './planner-fixtures.js';
 
 const OPTS = { planId: 'plan-test', nowMs: 1_700_000_100_000, policyDigest: 'sha256:test' };
 
-/** A deterministic PRNG (tests only): mulberry32. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 /** Highest GiB each pool may hold at any moment: its limit, or where it starts if already above. */
 function ceilings(inv: Inventory, policy: CompiledPolicy): Map<string, number> {

@@ -3,7 +3,7 @@ import { aggregatesOf, buildContext } from '../../src/solver/context.js';
 import { Pricing, State } from '../../src/solver/engine/state.js';
 import { evaluateIndices } from '../../src/solver/evaluate.js';
 import { evaluatePlacement, generateFleet, fleetPolicy, OBJECTIVES } from '../../src/solver/index.js';
-import { mulberry32 } from '../../src/solver/fleet-generator.js';
+import { mulberry32 } from '../../src/shared/index.js';
 import { inventory, policy, pool, vol } from './solver-fixtures.js';
 
 const pools = () => [
