@@ -10,41 +10,15 @@
  * A pool pattern: `host@backend#pool`, each part a glob (`ballast@fast#*`); the `host@backend`
  * part may also be a single glob standing for both (`*#ssd-?`).
  */
+import { matchesGlob } from '../shared/index.js';
+
 export const POOL_PATTERN = '^(?:[^\\s@#]+@[^\\s@#]+|[^\\s@#]*\\*[^\\s@#]*)#[^\\s@#]+$';
 const POOL_RE = new RegExp(POOL_PATTERN);
 
 /** A back-end reference: `fast` (any host) or `ballast@fast` (one host); globs allowed. */
 export const BACKEND_PATTERN = '^[^\\s@#]+(?:@[^\\s@#]+)?$';
 
-/** True when `pattern` contains a glob character. */
-export function isGlob(pattern: string): boolean {
-  return pattern.includes('*') || pattern.includes('?');
-}
-
-/** Whole-string glob match (`*`, `?`), case-sensitive, O(len(pattern) × len(name)) at worst. */
-export function matchesGlob(pattern: string, name: string): boolean {
-  let p = 0;
-  let n = 0;
-  let starP = -1;
-  let starN = 0;
-  while (n < name.length) {
-    const pc = pattern[p];
-    if (pc === '*') {
-      starP = p++;
-      starN = n;
-    } else if (pc !== undefined && (pc === '?' || pc === name[n])) {
-      p++;
-      n++;
-    } else if (starP >= 0) {
-      p = starP + 1;
-      n = ++starN;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
-}
+export { isGlob, matchesGlob } from '../shared/index.js';
 
 /** True when any pattern matches `name`. */
 export function matchesAny(patterns: readonly string[], name: string): boolean {

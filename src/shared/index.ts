@@ -6,3 +6,4 @@ export * from './yaml-source.js';
 export * from './validation.js';
 export * from './log.js';
 export * from './prng.js';
+export * from './glob.js';

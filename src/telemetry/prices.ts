@@ -23,8 +23,7 @@
  */
 import { z } from 'zod';
 import { capabilitiesMatch, parseHost, type FleetPool, type InventoryVolumeType } from '../model/index.js';
-import { FileValidationError, parseYamlSource, suggest, zodIssuesToProblems, type FileProblem, type YamlSource } from '../shared/index.js';
-import { isGlob, matchesGlob } from './glob.js';
+import { FileValidationError, isGlob, matchesGlob, parseYamlSource, suggest, zodIssuesToProblems, type FileProblem, type YamlSource } from '../shared/index.js';
 
 const CURRENCY_RE = /^[A-Z]{3}$/;
 const PRICE_RE = /^(\d+(?:\.\d+)?|\.\d+)\s*([A-Za-z]{3})\s*\/\s*([A-Za-z]+)-month$/;

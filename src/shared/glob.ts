@@ -1,6 +1,7 @@
 /**
- * Whole-string glob matching for price catalogue selectors: `*` any run of characters, `?` one
- * character, everything else itself. Linear-time, no regular expression built from user input.
+ * Whole-string glob matching (policies' pool and volume patterns, price catalogue selectors): `*`
+ * any run of characters, `?` one character, everything else itself. No regular expression is built
+ * from user input, so a hostile pattern cannot hang a check.
  *
  * @module
  */
