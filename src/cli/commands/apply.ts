@@ -17,7 +17,6 @@ import {
   pidAlive,
   precheck,
   realTimers,
-  renderProgressLines,
   renderSummary,
   RunJournal,
   settingsFromPolicy,
@@ -34,6 +33,7 @@ import { AppError, FileValidationError, formatBytes, formatDuration, systemClock
 import { openControlPlane } from '../control-plane-factory.js';
 import { printJson, renderTable, reportError, type CliIo } from '../io.js';
 import { globals } from './common.js';
+import { runProgressPrinter, type RunProgressPrinter } from '../run-progress.js';
 
 interface ApplyFlags {
   policy?: string[];
@@ -78,42 +78,10 @@ function planTable(plan: Plan): string {
   );
 }
 
-/** Renders executor events: a redrawn block on a terminal, plain lines (transitions + a periodic total) otherwise. */
-function progressPrinter(io: CliIo, json: boolean): { onEvent: (e: ExecutorEvent) => void; finish: () => void } {
-  let drawn = 0;
-  let lastDraw = 0;
-  let lastLine = 0;
-  const clear = () => {
-    if (drawn > 0) process.stderr.write(`\x1b[${drawn}A\x1b[J`);
-    drawn = 0;
-  };
-  return {
-    onEvent(e) {
-      if (json) return;
-      const now = Date.now();
-      if (e.kind === 'transition' && (!io.isTTY || ['done', 'skipped', 'failed', 'cancelled'].includes(e.to))) {
-        if (io.isTTY) clear();
-        io.stderr(`${e.moveId}: ${e.from} → ${e.to}${e.reason ? ` (${e.reason})` : ''}`);
-      } else if (e.kind === 'run' && e.note) {
-        if (io.isTTY) clear();
-        io.stderr(`run ${e.state}: ${e.note}`);
-      } else if (e.kind === 'progress') {
-        if (io.isTTY && now - lastDraw >= 200) {
-          lastDraw = now;
-          clear();
-          const lines = renderProgressLines(e.progress, { bars: true });
-          process.stderr.write(`${lines.join('\n')}\n`);
-          drawn = lines.length;
-        } else if (!io.isTTY && now - lastLine >= 5000) {
-          lastLine = now;
-          io.stderr(renderProgressLines(e.progress, { bars: false }).at(-1)!);
-        }
-      }
-    },
-    finish: () => {
-      if (io.isTTY) clear();
-    },
-  };
+/** Executor events on stderr (nothing with --json): bars on a terminal, plain lines otherwise. */
+function progressPrinter(io: CliIo, json: boolean): RunProgressPrinter {
+  if (json) return { onEvent: () => {}, finish: () => {} };
+  return runProgressPrinter(io, { write: (s) => io.stderr(s), plainEveryMs: 5000 });
 }
 
 /** Test hook: `BALLAST_EXECUTOR_CRASH=<state>:<n>` kills this process (SIGKILL) right after the n-th transition into `state`. */
