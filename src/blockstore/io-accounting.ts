@@ -6,6 +6,7 @@
  * forgotten (deleted).
  */
 import { performance } from 'node:perf_hooks';
+import { histogramQuantile } from '../model/index.js';
 import type { IoCounters, IoStats } from './driver-port.js';
 
 /** Upper bounds (ms) of the latency histogram buckets; the last one is `+Inf`. */
@@ -132,29 +133,9 @@ export function emptyIoCounters(bucketsMs: readonly number[] = DEFAULT_LATENCY_B
   return new MutableCounters(bucketsMs).freeze();
 }
 
-/**
- * The `q`-quantile (0..1) of a cumulative latency histogram, interpolated linearly inside the
- * bucket that holds it, as Prometheus' `histogram_quantile` does: the first bucket's lower bound
- * is 0; a quantile that falls in the `+Inf` bucket is reported as the highest finite bound.
- * Returns null when the histogram holds no observations.
- */
+/** The `q`-quantile (0..1) of a cumulative latency histogram (see {@link histogramQuantile}). */
 export function latencyQuantileMs(buckets: IoCounters['latencyBucketsMs'], q: number): number | null {
-  if (!(q >= 0 && q <= 1)) throw new RangeError(`quantile must be within [0, 1], got ${q}`);
-  const last = buckets[buckets.length - 1];
-  const total = last?.count ?? 0;
-  if (total === 0) return null;
-  const rank = q * total;
-  let lowerBound = 0;
-  let lowerCount = 0;
-  for (const { le, count } of buckets) {
-    if (count >= rank && count > lowerCount) {
-      if (le === Number.POSITIVE_INFINITY) return lowerBound;
-      return lowerBound + ((le - lowerBound) * (rank - lowerCount)) / (count - lowerCount);
-    }
-    if (le !== Number.POSITIVE_INFINITY) lowerBound = le;
-    lowerCount = count;
-  }
-  return lowerBound;
+  return histogramQuantile(buckets, q);
 }
 
 /** p50 and p95 latency (ms) of a counter set; null where nothing was recorded. */

@@ -6,3 +6,4 @@ export * from './types.js';
 export * from './inventory.js';
 export * from './plan.js';
 export * from './control-plane.js';
+export * from './histogram.js';

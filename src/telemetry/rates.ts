@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { IoCounterSet } from '../model/index.js';
+import { histogramQuantile, type IoCounterSet } from '../model/index.js';
 
 /** Rates of one pool or volume over one interval. */
 export interface IoRates {
@@ -35,28 +35,7 @@ export function bucketDelta(before: Buckets, now: Buckets): Buckets {
   return now.map((b) => ({ le: b.le, count: b.count - (prev.get(b.le) ?? 0) }));
 }
 
-/**
- * The `q`-quantile (0..1) of a cumulative histogram, interpolated linearly inside its bucket as
- * Prometheus' `histogram_quantile` does (first lower bound 0; in the `+Inf` bucket, the highest
- * finite bound). Null when the histogram is empty.
- */
-export function histogramQuantile(buckets: Buckets, q: number): number | null {
-  const sorted = [...buckets].sort((a, b) => a.le - b.le);
-  const total = sorted[sorted.length - 1]?.count ?? 0;
-  if (total <= 0) return null;
-  const rank = q * total;
-  let lowerBound = 0;
-  let lowerCount = 0;
-  for (const { le, count } of sorted) {
-    if (count >= rank && count > lowerCount) {
-      if (le === Number.POSITIVE_INFINITY) return lowerBound;
-      return lowerBound + ((le - lowerBound) * (rank - lowerCount)) / (count - lowerCount);
-    }
-    if (le !== Number.POSITIVE_INFINITY) lowerBound = le;
-    lowerCount = count;
-  }
-  return lowerBound;
-}
+export { histogramQuantile };
 
 /** Rates between two readings `seconds` apart; null when the counters went back (restart). */
 export function ioRates(before: IoCounterSet, now: IoCounterSet, seconds: number): IoRates | null {
