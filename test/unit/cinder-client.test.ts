@@ -10,6 +10,9 @@ const IDS = ['a1', 'b2', 'c3', 'd4', 'e5'];
 let server: Server;
 let base: string;
 let maxLimit = 2;
+/** Rows the server holds now; `vanish`: a marker that answers 404 (the row was deleted between pages) `times` times. */
+let current = [...IDS];
+let vanish: { marker: string; times: number; remove: boolean } | null = null;
 const queries: string[] = [];
 const headers: string[] = [];
 
@@ -22,9 +25,14 @@ beforeAll(async () => {
     headers.push(`${String(req.headers['x-auth-token'])} | ${String(req.headers['openstack-api-version'])}`);
     const limit = Math.min(Number(u.searchParams.get('limit') ?? 1000), maxLimit);
     const marker = u.searchParams.get('marker');
-    const start = marker === null ? 0 : IDS.indexOf(marker) + 1;
-    const page = IDS.slice(start, start + limit).map((id) => ({ id }));
-    const full = page.length === limit && start + limit <= IDS.length;
+    if (marker !== null && vanish?.marker === marker && vanish.times > 0) {
+      vanish.times--;
+      if (vanish.remove) current = current.filter((id) => id !== marker);
+      return void res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ itemNotFound: { code: 404, message: `Volume ${marker} could not be found.` } }));
+    }
+    const start = marker === null ? 0 : current.indexOf(marker) + 1;
+    const page = current.slice(start, start + limit).map((id) => ({ id }));
+    const full = page.length === limit && start + limit <= current.length;
     const links = full ? [{ rel: 'next', href: `${base}/v3/p1/volumes/detail?marker=${page[page.length - 1]!.id}` }] : [];
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ volumes: page, ...(links.length ? { volumes_links: links } : {}) }));
   });
@@ -53,6 +61,31 @@ describe('CinderClient.listAll', () => {
     expect(queries.length).toBe(requests);
     expect(queries[0]).toBe(`?all_tenants=1&limit=${pageSize}&sort=id%3Aasc`);
     expect(queries.slice(1).every((q) => q.includes('&marker='))).toBe(true);
+  });
+
+  test('a marker row deleted between two pages: the listing starts over and gives the fleet as it is now', async () => {
+    maxLimit = 2;
+    current = [...IDS];
+    vanish = { marker: 'b2', times: 1, remove: true };
+    try {
+      const rows = await client(2).listAll('volumes/detail', 'volumes');
+      expect(rows.map((r) => r['id'])).toEqual(['a1', 'c3', 'd4', 'e5']);
+    } finally {
+      vanish = null;
+      current = [...IDS];
+    }
+  });
+
+  test('rows that keep vanishing under the markers: a clear, retryable error after three tries', async () => {
+    maxLimit = 2;
+    vanish = { marker: 'b2', times: 1000, remove: false }; // b2 is listed, then not found as a marker, every time
+    current = [...IDS];
+    try {
+      await expect(client(2).listAll('volumes/detail', 'volumes')).rejects.toMatchObject({ code: 'CINDER_REQUEST_FAILED', retryable: true, message: expect.stringMatching(/kept disappearing under the page markers \(3 tries\)/) });
+    } finally {
+      vanish = null;
+      current = [...IDS];
+    }
   });
 
   test('noauth token and negotiated microversion on every request', async () => {

@@ -10,6 +10,9 @@ import type { Authenticator } from './auth.js';
 import { openstackErrorMessage, safeUrl, type HttpClient, type HttpResponse } from './http.js';
 import { formatMicroversion, negotiateMicroversion, serverVersions, versionDocumentUrl, WANTED_MICROVERSION, type Microversion } from './microversion.js';
 
+/** How many times a paginated listing starts over when a marker row vanishes between pages. */
+const LIST_RESTARTS = 3;
+
 export interface CinderClientOptions {
   /** Cap on the microversion to use (default {@link WANTED_MICROVERSION}). */
   readonly maxMicroversion?: Microversion;
@@ -92,15 +95,31 @@ export class CinderClient {
 
   /**
    * Every row of a paginated list (`volumes/detail`, `snapshots/detail`), sorted by id and walked
-   * with markers until a short page without a `next` link.
+   * with markers until a short page without a `next` link. When the marker row is deleted between
+   * two pages, Cinder answers 404 for the marker: the listing starts over (a few times), so a
+   * fleet that changes while it is read still gives one consistent list.
    */
   async listAll(resource: string, key: string, query: Readonly<Record<string, string>> = {}): Promise<Record<string, unknown>[]> {
+    for (let attempt = 1; ; attempt++) {
+      const rows = await this.listOnce(resource, key, query);
+      if (rows !== null) return rows;
+      if (attempt >= LIST_RESTARTS) {
+        throw new AppError('CINDER_REQUEST_FAILED', `listing ${resource}: rows kept disappearing under the page markers (${LIST_RESTARTS} tries); the fleet is changing too fast to list`, { retryable: true });
+      }
+    }
+  }
+
+  /** One walk of the pages; null when a marker row vanished (404 on a later page). */
+  private async listOnce(resource: string, key: string, query: Readonly<Record<string, string>>): Promise<Record<string, unknown>[] | null> {
     const out: Record<string, unknown>[] = [];
     const seen = new Set<string>();
     let marker: string | null = null;
     for (;;) {
       const q = new URLSearchParams({ ...query, limit: String(this.pageSize), sort: 'id:asc', ...(marker !== null ? { marker } : {}) });
-      const body = await this.getJson(`/${resource}?${q.toString()}`, `listing ${resource}`);
+      const res = await this.request('GET', `/${resource}?${q.toString()}`);
+      if (res.status === 404 && marker !== null) return null;
+      if (res.status !== 200) throw requestError(`listing ${resource}`, res);
+      const body = (res.json ?? {}) as Record<string, unknown>;
       const rows = Array.isArray(body[key]) ? (body[key] as Record<string, unknown>[]) : [];
       let fresh = 0;
       for (const r of rows) {
@@ -113,9 +132,8 @@ export class CinderClient {
       const links = Array.isArray(body[`${key}_links`]) ? (body[`${key}_links`] as { rel?: unknown }[]) : [];
       const hasNext = links.some((l) => l.rel === 'next');
       const last = rows[rows.length - 1];
-      if (fresh === 0 || last === undefined || typeof last['id'] !== 'string' || (!hasNext && rows.length < this.pageSize)) break;
+      if (fresh === 0 || last === undefined || typeof last['id'] !== 'string' || (!hasNext && rows.length < this.pageSize)) return out;
       marker = last['id'];
     }
-    return out;
   }
 }
