@@ -19,22 +19,12 @@
  *
  * @module
  */
-import type { MoveKind } from '../model/index.js';
+import type { Move, MoveKind } from '../model/index.js';
 
 const EPS = 1e-6;
 
-/** A move before ordering. */
-export interface DraftMove {
-  readonly volumeId: string;
-  readonly volumeName: string;
-  readonly sizeGiB: number;
-  readonly from: string;
-  readonly to: string;
-  readonly kind: MoveKind;
-  readonly newVolumeType: string | null;
-  readonly attached: boolean;
-  readonly reason: string;
-  readonly serves: readonly string[];
+/** A move before ordering: a plan's move without its id and dependencies (given by the order). */
+export interface DraftMove extends Omit<Move, 'id' | 'dependsOn'> {
   /** Serves a hard rule (a drain, an exclusion): ordered first, dropped last. */
   readonly hard: boolean;
 }
